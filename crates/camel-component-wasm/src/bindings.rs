@@ -1,0 +1,37 @@
+//! Host bindings generated from the WIT contract in `wit/`.
+//!
+//! The generated types stay private to the crate: the public API speaks in
+//! rust-camel types (`Exchange`, `CamelError`) and [`crate::WasmError`].
+
+/// Bindings for the `processor` world (also the home of the shared `types`
+/// and `host` interfaces).
+pub(crate) mod processor {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "processor",
+        imports: {
+            // `camel-call` awaits another endpoint; everything else is a
+            // quick, synchronous look-up in the per-call host state.
+            "camel:wasm/host.camel-call": async | trappable,
+            default: trappable,
+        },
+        exports: { default: async },
+    });
+}
+
+/// Bindings for the `bean` world; the shared interfaces come from
+/// [`processor`] so one `Host` implementation serves both worlds.
+pub(crate) mod bean {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "bean",
+        exports: { default: async },
+        with: {
+            "camel:wasm/types": super::processor::camel::wasm::types,
+            "camel:wasm/host": super::processor::camel::wasm::host,
+        },
+    });
+}
+
+pub(crate) use processor::camel::wasm::host::{self as wit_host};
+pub(crate) use processor::camel::wasm::types as wit;

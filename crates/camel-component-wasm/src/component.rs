@@ -1,0 +1,198 @@
+//! `WasmComponent`: the `wasm:` scheme.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use camel_api::CamelError;
+use camel_component_api::{Component, ComponentContext, Endpoint, parse_uri};
+
+use crate::config::WasmEndpointConfig;
+use crate::endpoint::WasmEndpoint;
+use crate::error::{Result, WasmError};
+use crate::instance_pool::InstancePool;
+use crate::module_path;
+use crate::plugin::PluginContext;
+use crate::runtime::WasmRuntime;
+
+/// The URI scheme of [`WasmComponent`].
+pub const SCHEME: &str = "wasm";
+
+/// The rust-camel component for `wasm:<path>[?options]` endpoints.
+///
+/// Paths are resolved inside a base directory; modules are compiled once per
+/// content and shared by every endpoint of the component.
+#[derive(Clone)]
+pub struct WasmComponent {
+    inner: Arc<ComponentInner>,
+}
+
+struct ComponentInner {
+    runtime: WasmRuntime,
+    base_dir: PathBuf,
+    defaults: WasmEndpointConfig,
+    registry: Option<Arc<dyn ComponentContext>>,
+}
+
+impl std::fmt::Debug for WasmComponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmComponent")
+            .field("base_dir", &self.inner.base_dir)
+            .field("defaults", &self.inner.defaults)
+            .field("camel_call", &self.inner.registry.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WasmComponent {
+    /// A component serving modules from `base_dir`, with default limits and
+    /// no `camel-call` (see [`WasmComponentBuilder::context`]).
+    ///
+    /// # Errors
+    ///
+    /// If the wasmtime engine cannot be created.
+    pub fn new(base_dir: impl Into<PathBuf>) -> Result<Self> {
+        WasmComponent::builder(base_dir).build()
+    }
+
+    /// A builder for a component serving modules from `base_dir`.
+    pub fn builder(base_dir: impl Into<PathBuf>) -> WasmComponentBuilder {
+        WasmComponentBuilder {
+            base_dir: base_dir.into(),
+            defaults: WasmEndpointConfig::default(),
+            registry: None,
+            runtime: None,
+        }
+    }
+
+    /// The directory module paths are resolved in.
+    pub fn base_dir(&self) -> &Path {
+        &self.inner.base_dir
+    }
+
+    /// The runtime (engine and module cache) of this component.
+    pub fn runtime(&self) -> &WasmRuntime {
+        &self.inner.runtime
+    }
+
+    /// Creates the endpoint for `uri`, with typed errors.
+    ///
+    /// Checks the URI and its parameters, resolves the path safely, compiles
+    /// the module (or takes it from the cache) and type-checks it against the
+    /// `processor` world.
+    ///
+    /// # Errors
+    ///
+    /// [`WasmError::InvalidUri`], [`WasmError::InvalidParameter`],
+    /// [`WasmError::PathNotAllowed`], [`WasmError::ModuleNotFound`],
+    /// [`WasmError::ModuleTooLarge`], [`WasmError::InvalidModule`] or
+    /// [`WasmError::WrongWorld`].
+    pub fn endpoint(&self, uri: &str) -> Result<WasmEndpoint> {
+        let parts = parse_uri(uri).map_err(|e| WasmError::InvalidUri {
+            uri: uri.to_string(),
+            reason: e.to_string(),
+        })?;
+        if parts.scheme != SCHEME {
+            return Err(WasmError::InvalidUri {
+                uri: uri.to_string(),
+                reason: format!("expected the `{SCHEME}:` scheme"),
+            });
+        }
+        let config = self.inner.defaults.clone().from_params(&parts.params)?;
+        let path = module_path::resolve(&self.inner.base_dir, &parts.path)?;
+        let module = self.inner.runtime.load(&path, config.max_module_size)?;
+        let plugin = Arc::new(PluginContext::new(
+            Arc::from(parts.path.as_str()),
+            Arc::from(path.to_string_lossy().as_ref()),
+            config,
+            self.inner.registry.clone(),
+        ));
+        let pool = InstancePool::new(self.inner.runtime.clone(), &module, plugin, ())?;
+        tracing::debug!(plugin = %parts.path, "wasm endpoint created");
+        Ok(WasmEndpoint::new(uri.to_string(), pool))
+    }
+
+    /// The default endpoint configuration (before URI parameters).
+    pub fn defaults(&self) -> &WasmEndpointConfig {
+        &self.inner.defaults
+    }
+}
+
+impl Component for WasmComponent {
+    fn scheme(&self) -> &str {
+        SCHEME
+    }
+
+    fn create_endpoint(
+        &self,
+        uri: &str,
+        _ctx: &dyn ComponentContext,
+    ) -> Result<Box<dyn Endpoint>, CamelError> {
+        match self.endpoint(uri) {
+            Ok(endpoint) => Ok(Box::new(endpoint)),
+            Err(err) => {
+                tracing::warn!(uri, error = %crate::error::error_chain(&err), "wasm endpoint rejected");
+                Err(err.into())
+            }
+        }
+    }
+}
+
+/// Builds a [`WasmComponent`].
+pub struct WasmComponentBuilder {
+    base_dir: PathBuf,
+    defaults: WasmEndpointConfig,
+    registry: Option<Arc<dyn ComponentContext>>,
+    runtime: Option<WasmRuntime>,
+}
+
+impl std::fmt::Debug for WasmComponentBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmComponentBuilder")
+            .field("base_dir", &self.base_dir)
+            .field("defaults", &self.defaults)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WasmComponentBuilder {
+    /// Default limits for every endpoint; URI parameters override them.
+    pub fn defaults(mut self, defaults: WasmEndpointConfig) -> Self {
+        self.defaults = defaults;
+        self
+    }
+
+    /// The context `camel-call` resolves endpoints in. Without one, every
+    /// `camel-call` is refused. With rust-camel's `CamelContext`, pass a
+    /// `camel_core::RegistryComponentContext` built from it.
+    pub fn context(mut self, context: Arc<dyn ComponentContext>) -> Self {
+        self.registry = Some(context);
+        self
+    }
+
+    /// Shares an existing runtime (engine and module cache) instead of
+    /// creating one.
+    pub fn runtime(mut self, runtime: WasmRuntime) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    /// Builds the component.
+    ///
+    /// # Errors
+    ///
+    /// If a new wasmtime engine is needed and cannot be created.
+    pub fn build(self) -> Result<WasmComponent> {
+        let runtime = match self.runtime {
+            Some(runtime) => runtime,
+            None => WasmRuntime::new()?,
+        };
+        Ok(WasmComponent {
+            inner: Arc::new(ComponentInner {
+                runtime,
+                base_dir: self.base_dir,
+                defaults: self.defaults,
+                registry: self.registry,
+            }),
+        })
+    }
+}

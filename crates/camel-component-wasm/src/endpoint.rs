@@ -1,0 +1,74 @@
+//! `WasmEndpoint`: one `wasm:` URI in one route step.
+
+use std::sync::Arc;
+
+use camel_api::{BoxProcessor, CamelError};
+use camel_component_api::{Consumer, Endpoint, ProducerContext, RuntimeObservability};
+
+use crate::config::WasmEndpointConfig;
+use crate::instance_pool::InstancePool;
+use crate::producer::WasmProducer;
+use crate::world::ProcessorWorld;
+
+/// A `wasm:` endpoint: a compiled, type-checked processor plugin with its
+/// own instance pool and state.
+///
+/// Created at route-creation time; everything that can be checked before
+/// the first exchange (path, parameters, module, world) has been checked.
+pub struct WasmEndpoint {
+    uri: String,
+    pool: Arc<InstancePool<ProcessorWorld>>,
+}
+
+impl std::fmt::Debug for WasmEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmEndpoint")
+            .field("uri", &self.uri)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WasmEndpoint {
+    pub(crate) fn new(uri: String, pool: InstancePool<ProcessorWorld>) -> Self {
+        WasmEndpoint {
+            uri,
+            pool: Arc::new(pool),
+        }
+    }
+
+    /// The endpoint's effective configuration.
+    pub fn config(&self) -> &WasmEndpointConfig {
+        &self.pool.plugin.config
+    }
+
+    /// A producer for this endpoint (what route steps call).
+    pub fn producer(&self) -> WasmProducer {
+        WasmProducer::new(self.pool.clone())
+    }
+}
+
+impl Endpoint for WasmEndpoint {
+    fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    fn create_consumer(
+        &self,
+        _rt: Arc<dyn RuntimeObservability>,
+    ) -> Result<Box<dyn Consumer>, CamelError> {
+        Err(CamelError::EndpointCreationFailed(format!(
+            "{}: wasm endpoints are processors and cannot be used in `from`",
+            self.uri
+        )))
+    }
+
+    fn create_producer(
+        &self,
+        rt: Arc<dyn RuntimeObservability>,
+        _ctx: &ProducerContext,
+    ) -> Result<BoxProcessor, CamelError> {
+        // The first producer's observability also serves camel-call.
+        let _ = self.pool.plugin.observability.set(rt);
+        Ok(BoxProcessor::new(self.producer()))
+    }
+}

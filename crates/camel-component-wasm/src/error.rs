@@ -1,0 +1,394 @@
+//! The crate's error type and its single mapping to [`CamelError`].
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use camel_api::CamelError;
+
+/// A boxed cause carried in `#[source]` fields.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong when loading or running a WASM plugin.
+///
+/// Configuration variants are reported when a route is created; the others
+/// fail exactly one exchange (or one bean call) and leave the endpoint ready
+/// for the next one.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WasmError {
+    /// The endpoint URI is malformed.
+    #[error("invalid wasm URI `{uri}`: {reason}")]
+    InvalidUri {
+        /// The URI as given.
+        uri: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A URI or configuration parameter is unknown, unparsable or out of range.
+    #[error("invalid wasm parameter `{name}={value}`: {reason}")]
+    InvalidParameter {
+        /// The parameter name.
+        name: String,
+        /// The value as given.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The module path is not allowed (absolute, `..`, or escapes the base directory).
+    #[error("wasm module path `{path}` is not allowed: {reason}")]
+    PathNotAllowed {
+        /// The path as given.
+        path: String,
+        /// Why it is refused.
+        reason: String,
+    },
+
+    /// The module file does not exist or cannot be read.
+    #[error("cannot read wasm module {}", path.display())]
+    ModuleNotFound {
+        /// The resolved path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The module file is larger than the configured cap.
+    #[error("wasm module {} is {size} bytes, over the {max} byte limit", path.display())]
+    ModuleTooLarge {
+        /// The resolved path.
+        path: PathBuf,
+        /// The file size.
+        size: u64,
+        /// The configured limit.
+        max: u64,
+    },
+
+    /// The file is not a valid WebAssembly component.
+    #[error("{} is not a valid WebAssembly component: {reason}", path.display())]
+    InvalidModule {
+        /// The resolved path.
+        path: PathBuf,
+        /// What is wrong (e.g. "a core module, not a component").
+        reason: String,
+        /// The compiler's error, where there is one.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// The component does not implement the expected world.
+    #[error("{} does not implement the camel:wasm `{world}` world", path.display())]
+    WrongWorld {
+        /// The resolved path.
+        path: PathBuf,
+        /// The world that was expected (`processor` or `bean`).
+        world: &'static str,
+        /// The linker's explanation (missing export, unknown import, ...).
+        #[source]
+        source: BoxError,
+    },
+
+    /// A fresh instance could not be created.
+    #[error("plugin `{plugin}`: instantiation failed")]
+    Instantiate {
+        /// The plugin name.
+        plugin: String,
+        /// The cause.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The plugin cannot serve: its `init` failed.
+    #[error("plugin `{plugin}` is unhealthy: {reason}")]
+    Unhealthy {
+        /// The plugin name.
+        plugin: String,
+        /// Why (e.g. the message `init` returned).
+        reason: String,
+    },
+
+    /// The guest returned an error from its export (a business failure).
+    #[error("plugin `{plugin}` failed: {error}")]
+    Guest {
+        /// The plugin name.
+        plugin: String,
+        /// The error the guest returned.
+        error: GuestError,
+    },
+
+    /// The guest ran past its deadline.
+    #[error("plugin `{plugin}` timed out after {timeout_secs}s")]
+    Timeout {
+        /// The plugin name.
+        plugin: String,
+        /// The configured timeout, in seconds (fractions are possible).
+        timeout_secs: f64,
+    },
+
+    /// The guest tried to grow its memory past the limit.
+    #[error("plugin `{plugin}` ran out of memory (limit {max_memory_bytes} bytes)")]
+    OutOfMemory {
+        /// The plugin name.
+        plugin: String,
+        /// The configured limit in bytes.
+        max_memory_bytes: u64,
+    },
+
+    /// The guest trapped.
+    #[error("plugin `{plugin}` trapped: {reason}")]
+    Trap {
+        /// The plugin name.
+        plugin: String,
+        /// What kind of trap.
+        reason: TrapReason,
+    },
+
+    /// The guest panicked; the message is the guest's own.
+    #[error("plugin `{plugin}` panicked: {message}")]
+    GuestPanic {
+        /// The plugin name.
+        plugin: String,
+        /// The panic message reported by the guest.
+        message: String,
+    },
+
+    /// A call chain came back into a plugin that is already running on it.
+    #[error("plugin `{plugin}`: recursive wasm calls not supported ({reason})")]
+    Recursion {
+        /// The plugin name.
+        plugin: String,
+        /// How the loop was detected.
+        reason: String,
+    },
+
+    /// The exchange could not be converted for the guest, or the guest's
+    /// result could not be converted back.
+    #[error("plugin `{plugin}`: {reason}")]
+    Conversion {
+        /// The plugin name.
+        plugin: String,
+        /// What could not be converted.
+        reason: String,
+    },
+
+    /// An unexpected failure inside the host.
+    #[error("plugin `{plugin}`: host error")]
+    Host {
+        /// The plugin name.
+        plugin: String,
+        /// The cause.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl WasmError {
+    /// The plugin name, for the variants that concern a running plugin.
+    pub fn plugin(&self) -> Option<&str> {
+        match self {
+            WasmError::Instantiate { plugin, .. }
+            | WasmError::Unhealthy { plugin, .. }
+            | WasmError::Guest { plugin, .. }
+            | WasmError::Timeout { plugin, .. }
+            | WasmError::OutOfMemory { plugin, .. }
+            | WasmError::Trap { plugin, .. }
+            | WasmError::GuestPanic { plugin, .. }
+            | WasmError::Recursion { plugin, .. }
+            | WasmError::Conversion { plugin, .. }
+            | WasmError::Host { plugin, .. } => Some(plugin),
+            _ => None,
+        }
+    }
+}
+
+/// The kind of a guest trap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrapReason {
+    /// A `unreachable` instruction ran (also how Rust guests abort).
+    Unreachable,
+    /// The guest's call stack was exhausted.
+    StackOverflow,
+    /// Integer division (or remainder) by zero.
+    IntegerDivisionByZero,
+    /// Integer overflow (e.g. `i32::MIN / -1`).
+    IntegerOverflow,
+    /// An access outside linear memory.
+    MemoryOutOfBounds,
+    /// An out-of-bounds table access or a call through a bad table entry.
+    BadTableAccess,
+    /// Any other trap, with wasmtime's description.
+    Other(String),
+}
+
+impl fmt::Display for TrapReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrapReason::Unreachable => f.write_str("unreachable instruction executed"),
+            TrapReason::StackOverflow => f.write_str("stack overflow"),
+            TrapReason::IntegerDivisionByZero => f.write_str("integer divide by zero"),
+            TrapReason::IntegerOverflow => f.write_str("integer overflow"),
+            TrapReason::MemoryOutOfBounds => f.write_str("out of bounds memory access"),
+            TrapReason::BadTableAccess => f.write_str("bad table access or indirect call"),
+            TrapReason::Other(msg) => f.write_str(msg),
+        }
+    }
+}
+
+/// An error a guest returned (the WIT `error` variant).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GuestError {
+    /// Processing failed (a business error).
+    Failed(String),
+    /// A value could not be converted.
+    TypeConversion(String),
+    /// Something named does not exist.
+    NotFound(String),
+    /// A request was refused.
+    Denied(String),
+    /// A size or count limit was exceeded.
+    LimitExceeded(String),
+    /// An I/O failure.
+    Io(String),
+    /// An operation took too long.
+    Timeout(String),
+}
+
+impl GuestError {
+    /// The WIT case name (`failed`, `type-conversion`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            GuestError::Failed(_) => "failed",
+            GuestError::TypeConversion(_) => "type-conversion",
+            GuestError::NotFound(_) => "not-found",
+            GuestError::Denied(_) => "denied",
+            GuestError::LimitExceeded(_) => "limit-exceeded",
+            GuestError::Io(_) => "io",
+            GuestError::Timeout(_) => "timeout",
+        }
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        match self {
+            GuestError::Failed(m)
+            | GuestError::TypeConversion(m)
+            | GuestError::NotFound(m)
+            | GuestError::Denied(m)
+            | GuestError::LimitExceeded(m)
+            | GuestError::Io(m)
+            | GuestError::Timeout(m) => m,
+        }
+    }
+}
+
+impl fmt::Display for GuestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind(), self.message())
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = WasmError> = std::result::Result<T, E>;
+
+impl From<WasmError> for CamelError {
+    /// The one place where plugin failures become framework errors.
+    ///
+    /// Configuration problems become `InvalidUri` / `EndpointCreationFailed`;
+    /// a guest's type-conversion error becomes `TypeConversionFailed` and its
+    /// I/O error `Io`; every runtime failure becomes a
+    /// `ProcessorErrorWithSource` whose source is the [`WasmError`] itself, so
+    /// error handlers can downcast it and see the exact variant.
+    fn from(err: WasmError) -> Self {
+        match err {
+            WasmError::InvalidUri { .. } | WasmError::InvalidParameter { .. } => {
+                CamelError::InvalidUri(err.to_string())
+            }
+            WasmError::PathNotAllowed { .. }
+            | WasmError::ModuleNotFound { .. }
+            | WasmError::ModuleTooLarge { .. }
+            | WasmError::InvalidModule { .. }
+            | WasmError::WrongWorld { .. } => CamelError::EndpointCreationFailed(error_chain(&err)),
+            WasmError::Guest {
+                error: GuestError::TypeConversion(_),
+                ..
+            } => CamelError::TypeConversionFailed(err.to_string()),
+            WasmError::Guest {
+                error: GuestError::Io(_),
+                ..
+            } => CamelError::Io(err.to_string()),
+            other => CamelError::ProcessorErrorWithSource(other.to_string(), Arc::new(other)),
+        }
+    }
+}
+
+/// Finds the [`WasmError`] inside a [`CamelError`] produced by this crate.
+pub fn wasm_error_of(err: &CamelError) -> Option<&WasmError> {
+    match err {
+        CamelError::ProcessorErrorWithSource(_, source) => source.downcast_ref::<WasmError>(),
+        _ => None,
+    }
+}
+
+/// `err` and its causes, joined with `: `.
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_errors_keep_the_typed_variant() {
+        let err: CamelError = WasmError::Timeout {
+            plugin: "slow".into(),
+            timeout_secs: 2.0,
+        }
+        .into();
+        assert!(err.to_string().contains("plugin `slow` timed out after 2s"));
+        assert!(matches!(
+            wasm_error_of(&err),
+            Some(WasmError::Timeout { plugin, .. }) if plugin == "slow"
+        ));
+    }
+
+    #[test]
+    fn config_errors_name_the_file_and_cause() {
+        let err: CamelError = WasmError::ModuleNotFound {
+            path: "plugins/x.wasm".into(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "No such file"),
+        }
+        .into();
+        match err {
+            CamelError::EndpointCreationFailed(msg) => {
+                assert_eq!(msg, "cannot read wasm module plugins/x.wasm: No such file")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn guest_conversion_errors_map_to_type_conversion() {
+        let err: CamelError = WasmError::Guest {
+            plugin: "p".into(),
+            error: GuestError::TypeConversion("not a number".into()),
+        }
+        .into();
+        assert!(matches!(err, CamelError::TypeConversionFailed(_)));
+    }
+}

@@ -1,0 +1,58 @@
+//! What one endpoint (or bean entry) knows about its plugin: name, limits,
+//! state and the way out to other endpoints.
+
+use std::sync::{Arc, OnceLock};
+
+use camel_component_api::{ComponentContext, RuntimeObservability};
+
+use crate::config::WasmEndpointConfig;
+use crate::state_store::StateStore;
+
+/// Shared by every instance of one endpoint (or bean entry).
+pub(crate) struct PluginContext {
+    /// Name used in errors and logs (the module path, or the bean name).
+    pub(crate) name: Arc<str>,
+    /// Identity of the module for the recursion guard (its canonical path).
+    pub(crate) module_id: Arc<str>,
+    pub(crate) config: WasmEndpointConfig,
+    pub(crate) state: StateStore,
+    /// Resolves endpoints for `camel-call`; `None` when the component was
+    /// built without a context.
+    pub(crate) registry: Option<Arc<dyn ComponentContext>>,
+    /// Observability handed to producers created by `camel-call`; set when
+    /// the framework creates our producer.
+    pub(crate) observability: OnceLock<Arc<dyn RuntimeObservability>>,
+}
+
+impl std::fmt::Debug for PluginContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginContext")
+            .field("name", &self.name)
+            .field("module_id", &self.module_id)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PluginContext {
+    pub(crate) fn new(
+        name: Arc<str>,
+        module_id: Arc<str>,
+        config: WasmEndpointConfig,
+        registry: Option<Arc<dyn ComponentContext>>,
+    ) -> Self {
+        let state = StateStore::new(
+            config.max_state_entries,
+            config.max_state_key_bytes,
+            config.max_state_value_bytes,
+        );
+        PluginContext {
+            name,
+            module_id,
+            config,
+            state,
+            registry,
+            observability: OnceLock::new(),
+        }
+    }
+}

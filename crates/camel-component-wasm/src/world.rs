@@ -1,0 +1,98 @@
+//! The two plugin worlds, behind one trait so instance pooling, limits and
+//! recovery are written once.
+
+use std::future::Future;
+
+use wasmtime::Store;
+use wasmtime::component::InstancePre;
+
+use crate::bindings::{bean, processor};
+use crate::host_state::WasmHostState;
+
+/// A WIT world whose components the host can instantiate and initialise.
+pub(crate) trait PluginWorld: Send + Sync + 'static {
+    /// The world's name, for errors.
+    const NAME: &'static str;
+    /// The pre-instantiated, type-checked component.
+    type Pre: Send + Sync + 'static;
+    /// A live instance's typed exports.
+    type Bindings: Send + 'static;
+    /// What `init` receives.
+    type InitArgs: Send + Sync + 'static;
+
+    /// Checks the component's exports against the world.
+    fn pre(pre: InstancePre<WasmHostState>) -> wasmtime::Result<Self::Pre>;
+
+    /// Creates an instance in `store`.
+    fn instantiate(
+        pre: &Self::Pre,
+        store: &mut Store<WasmHostState>,
+    ) -> impl Future<Output = wasmtime::Result<Self::Bindings>> + Send;
+
+    /// Runs the guest's `init` export.
+    fn init(
+        bindings: &Self::Bindings,
+        store: &mut Store<WasmHostState>,
+        args: &Self::InitArgs,
+    ) -> impl Future<Output = wasmtime::Result<Result<(), String>>> + Send;
+}
+
+/// The `processor` world: `init()` and `process(exchange)`.
+#[derive(Debug)]
+pub(crate) struct ProcessorWorld;
+
+impl PluginWorld for ProcessorWorld {
+    const NAME: &'static str = "processor";
+    type Pre = processor::ProcessorPre<WasmHostState>;
+    type Bindings = processor::Processor;
+    type InitArgs = ();
+
+    fn pre(pre: InstancePre<WasmHostState>) -> wasmtime::Result<Self::Pre> {
+        processor::ProcessorPre::new(pre)
+    }
+
+    async fn instantiate(
+        pre: &Self::Pre,
+        store: &mut Store<WasmHostState>,
+    ) -> wasmtime::Result<Self::Bindings> {
+        pre.instantiate_async(store).await
+    }
+
+    async fn init(
+        bindings: &Self::Bindings,
+        store: &mut Store<WasmHostState>,
+        _args: &(),
+    ) -> wasmtime::Result<Result<(), String>> {
+        bindings.call_init(store).await
+    }
+}
+
+/// The `bean` world: `init(config)`, `methods()` and `invoke(method, exchange)`.
+#[derive(Debug)]
+pub(crate) struct BeanWorld;
+
+impl PluginWorld for BeanWorld {
+    const NAME: &'static str = "bean";
+    type Pre = bean::BeanPre<WasmHostState>;
+    type Bindings = bean::Bean;
+    type InitArgs = Vec<(String, String)>;
+
+    fn pre(pre: InstancePre<WasmHostState>) -> wasmtime::Result<Self::Pre> {
+        bean::BeanPre::new(pre)
+    }
+
+    async fn instantiate(
+        pre: &Self::Pre,
+        store: &mut Store<WasmHostState>,
+    ) -> wasmtime::Result<Self::Bindings> {
+        pre.instantiate_async(store).await
+    }
+
+    async fn init(
+        bindings: &Self::Bindings,
+        store: &mut Store<WasmHostState>,
+        args: &Vec<(String, String)>,
+    ) -> wasmtime::Result<Result<(), String>> {
+        bindings.call_init(store, args).await
+    }
+}

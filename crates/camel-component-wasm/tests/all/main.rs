@@ -1,0 +1,11 @@
+//! Integration tests: real rust-camel contexts and routes, real guests built
+//! from source by `camel-wasm-test-artifacts`.
+
+mod support;
+
+mod calls;
+mod concurrency;
+mod endpoint_errors;
+mod exchange_mapping;
+mod lifecycle;
+mod state;

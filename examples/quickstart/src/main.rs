@@ -1,0 +1,3 @@
+//! Placeholder for the quick-start host binary (written separately).
+
+fn main() {}
