@@ -71,10 +71,13 @@ pub(super) async fn camel_call(
         .get()
         .cloned()
         .unwrap_or_else(|| Arc::new(NoOpComponentContext));
-    let producer = component
+    let unreachable = |e: CamelError| wit::Error::NotFound(format!("cannot reach `{uri}`: {e}"));
+    let endpoint = component
         .create_endpoint(uri, registry.as_ref())
-        .and_then(|endpoint| endpoint.create_producer(observability, &ProducerContext::new()))
-        .map_err(|e| wit::Error::NotFound(format!("cannot reach `{uri}`: {e}")))?;
+        .map_err(unreachable)?;
+    let producer = endpoint
+        .create_producer(observability, &ProducerContext::new())
+        .map_err(unreachable)?;
 
     let mut chain: Vec<Arc<str>> = state.call.chain.iter().cloned().collect();
     chain.push(plugin.module_id.clone());

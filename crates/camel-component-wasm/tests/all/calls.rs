@@ -25,7 +25,7 @@ async fn context_with_caller(query: &str) -> TestContext {
     // A plain route the plugin can call: uppercases through another plugin.
     let def = RouteBuilder::from("direct:service")
         .route_id("service")
-        .to(&wasm_uri(guests::UPPERCASE, ""))
+        .to(wasm_uri(guests::UPPERCASE, ""))
         .build()
         .unwrap();
     t.ctx.add_route_definition(def).await.unwrap();

@@ -81,7 +81,7 @@ impl TestContext {
         for step in steps {
             builder = builder.to(step);
         }
-        let def = builder.to(&format!("mock:{id}")).build()?;
+        let def = builder.to(format!("mock:{id}")).build()?;
         self.ctx.add_route_definition(def).await
     }
 
