@@ -9,6 +9,7 @@ use camel_component_api::{Component, ComponentContext, Endpoint, parse_uri};
 use crate::config::WasmEndpointConfig;
 use crate::endpoint::WasmEndpoint;
 use crate::error::{Result, WasmError};
+use crate::health::PluginHealthCheck;
 use crate::instance_pool::InstancePool;
 use crate::module_path;
 use crate::plugin::PluginContext;
@@ -87,6 +88,10 @@ impl WasmComponent {
     /// [`WasmError::ModuleTooLarge`], [`WasmError::InvalidModule`] or
     /// [`WasmError::WrongWorld`].
     pub fn endpoint(&self, uri: &str) -> Result<WasmEndpoint> {
+        self.create(uri, None)
+    }
+
+    fn create(&self, uri: &str, ctx: Option<&dyn ComponentContext>) -> Result<WasmEndpoint> {
         let parts = parse_uri(uri).map_err(|e| WasmError::InvalidUri {
             uri: uri.to_string(),
             reason: e.to_string(),
@@ -107,6 +112,12 @@ impl WasmComponent {
             self.inner.registry.clone(),
         ));
         let pool = InstancePool::new(self.inner.runtime.clone(), &module, plugin, ())?;
+        if let Some(ctx) = ctx {
+            ctx.register_current_route_health_check(Arc::new(PluginHealthCheck::new(
+                format!("{SCHEME}:{}", parts.path),
+                pool.guard.clone(),
+            )));
+        }
         tracing::debug!(plugin = %parts.path, "wasm endpoint created");
         Ok(WasmEndpoint::new(uri.to_string(), pool))
     }
@@ -125,9 +136,9 @@ impl Component for WasmComponent {
     fn create_endpoint(
         &self,
         uri: &str,
-        _ctx: &dyn ComponentContext,
+        ctx: &dyn ComponentContext,
     ) -> Result<Box<dyn Endpoint>, CamelError> {
-        match self.endpoint(uri) {
+        match self.create(uri, Some(ctx)) {
             Ok(endpoint) => Ok(Box::new(endpoint)),
             Err(err) => {
                 tracing::warn!(uri, error = %crate::error::error_chain(&err), "wasm endpoint rejected");

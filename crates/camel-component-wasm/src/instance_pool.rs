@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use wasmtime::{Store, Trap, UpdateDeadline};
 
+use crate::crash_guard::CrashGuard;
 use crate::error::{Result, TrapReason, WasmError};
 use crate::host::HostTrap;
 use crate::host_state::{CallState, WasmHostState};
@@ -35,6 +36,7 @@ pub(crate) struct InstancePool<W: PluginWorld> {
     init_args: W::InitArgs,
     idle: Mutex<Vec<Instance<W>>>,
     permits: Semaphore,
+    pub(crate) guard: Arc<CrashGuard>,
 }
 
 impl<W: PluginWorld> std::fmt::Debug for InstancePool<W> {
@@ -74,12 +76,14 @@ impl<W: PluginWorld> InstancePool<W> {
             init_args,
             idle: Mutex::new(Vec::new()),
             permits,
+            guard: Arc::new(CrashGuard::new()),
         })
     }
 
     /// Takes an instance for one call, waiting while `max-instances` calls
     /// are running.
     pub(crate) async fn lease(&self) -> Result<Lease<'_, W>> {
+        self.guard.admit(&self.plugin.name)?;
         let permit = self.permits.acquire().await.map_err(|e| WasmError::Host {
             plugin: self.plugin.name.to_string(),
             source: e.into(),
@@ -87,7 +91,13 @@ impl<W: PluginWorld> InstancePool<W> {
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let instance = match idle {
             Some(instance) => instance,
-            None => self.create().await?,
+            None => match self.create().await {
+                Ok(instance) => instance,
+                Err(err) => {
+                    self.guard.record_failure(&self.plugin.name, &err);
+                    return Err(err);
+                }
+            },
         };
         Ok(Lease {
             pool: self,
@@ -188,19 +198,24 @@ impl<W: PluginWorld> Lease<'_, W> {
         ))
     }
 
-    /// Classifies a failed call; the instance must then be dropped.
-    pub(crate) fn classify(&mut self, err: wasmtime::Error) -> WasmError {
-        match self.instance.as_mut() {
-            Some(instance) => classify(&mut instance.store, err),
+    /// Classifies a failed call and discards the instance.
+    pub(crate) fn fail(mut self, err: wasmtime::Error) -> WasmError {
+        let plugin = &self.pool.plugin.name;
+        let classified = match self.instance.take() {
+            Some(mut instance) => classify(&mut instance.store, err),
             None => WasmError::Host {
-                plugin: self.pool.plugin.name.to_string(),
+                plugin: plugin.to_string(),
                 source: err.into(),
             },
-        }
+        };
+        tracing::warn!(%plugin, error = %classified, "plugin call failed; instance discarded");
+        self.pool.guard.record_failure(plugin, &classified);
+        classified
     }
 
     /// Returns the instance to the pool for the next exchange.
     pub(crate) fn release(mut self) {
+        self.pool.guard.record_success();
         if let Some(instance) = self.instance.take() {
             self.pool
                 .idle
@@ -214,7 +229,8 @@ impl<W: PluginWorld> Lease<'_, W> {
 impl<W: PluginWorld> Drop for Lease<'_, W> {
     fn drop(&mut self) {
         if self.instance.is_some() {
-            tracing::debug!(plugin = %self.pool.plugin.name, "discarding instance");
+            // Cancelled mid-call: the store may be inside the guest.
+            tracing::debug!(plugin = %self.pool.plugin.name, "abandoned call; instance discarded");
         }
     }
 }

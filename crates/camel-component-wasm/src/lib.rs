@@ -43,9 +43,11 @@ mod bundle;
 mod component;
 mod config;
 mod convert;
+mod crash_guard;
 mod endpoint;
 mod error;
 mod guest_output;
+mod health;
 mod host;
 mod host_state;
 mod instance_pool;
@@ -63,6 +65,7 @@ pub use config::{
     DEFAULT_MAX_STATE_KEY_BYTES, DEFAULT_MAX_STATE_VALUE_BYTES, DEFAULT_MAX_STREAM_BYTES,
     DEFAULT_TIMEOUT, KNOWN_PARAMS, WasmEndpointConfig, default_max_instances,
 };
+pub use crash_guard::{CRASH_LOOP_INITIAL_BACKOFF, CRASH_LOOP_MAX_BACKOFF, CRASH_LOOP_THRESHOLD};
 pub use endpoint::WasmEndpoint;
 pub use error::{BoxError, GuestError, Result, TrapReason, WasmError, wasm_error_of};
 pub use host_state::WasmHostState;

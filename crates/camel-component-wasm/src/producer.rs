@@ -87,11 +87,7 @@ async fn process(pool: &InstancePool<ProcessorWorld>, mut exchange: Exchange) ->
                 error: guest_error(error),
             })
         }
-        Err(trap) => {
-            let err = lease.classify(trap);
-            tracing::warn!(plugin = %plugin.name, error = %err, "plugin call failed; instance discarded");
-            Err(err)
-        }
+        Err(trap) => Err(lease.fail(trap)),
     }
 }
 

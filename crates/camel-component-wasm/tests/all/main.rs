@@ -8,4 +8,5 @@ mod concurrency;
 mod endpoint_errors;
 mod exchange_mapping;
 mod lifecycle;
+mod limits;
 mod state;

@@ -53,6 +53,10 @@ pub fn panic_line(message: &str, location: Option<&Location<'_>>) -> String {
 
 /// What an `init` function may return: `()` or `Result<(), E>` for any
 /// displayable `E` (`String`, `&str`, [`PluginError`], …).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a valid return type for a plugin `init` function",
+    label = "`init` must return `()` or `Result<(), E>` where `E: Display`"
+)]
 pub trait InitOutcome {
     /// Converts to the WIT `result<_, string>`.
     fn into_init_result(self) -> Result<(), String>;

@@ -1,0 +1,39 @@
+//! A rust-camel health check per `wasm:` endpoint (and bean entry).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use camel_api::{AsyncHealthCheck, CheckResult};
+
+use crate::crash_guard::{CrashGuard, GuardStatus};
+
+/// Reports `Unhealthy` while the endpoint's crash guard is open, `Degraded`
+/// while instances have been failing, `Healthy` otherwise.
+pub(crate) struct PluginHealthCheck {
+    name: String,
+    guard: Arc<CrashGuard>,
+}
+
+impl PluginHealthCheck {
+    pub(crate) fn new(name: String, guard: Arc<CrashGuard>) -> Self {
+        PluginHealthCheck { name, guard }
+    }
+}
+
+#[async_trait]
+impl AsyncHealthCheck for PluginHealthCheck {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn check(&self) -> CheckResult {
+        match self.guard.status() {
+            GuardStatus::Serving { failures: 0 } => CheckResult::healthy(&self.name),
+            GuardStatus::Serving { failures } => CheckResult::degraded(
+                &self.name,
+                &format!("{failures} instance failures in a row"),
+            ),
+            GuardStatus::Open { reason } => CheckResult::unhealthy(&self.name, &reason),
+        }
+    }
+}
