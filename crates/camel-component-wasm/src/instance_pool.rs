@@ -292,3 +292,80 @@ fn classify(store: &mut Store<WasmHostState>, err: wasmtime::Error) -> WasmError
     };
     WasmError::Trap { plugin, reason }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::WasmEndpointConfig;
+
+    fn store() -> Store<WasmHostState> {
+        let engine = wasmtime::Engine::default();
+        let plugin = Arc::new(PluginContext::new(
+            "p.wasm".into(),
+            "/abs/p.wasm".into(),
+            WasmEndpointConfig::default(),
+            None,
+        ));
+        Store::new(&engine, WasmHostState::new(plugin))
+    }
+
+    #[test]
+    fn classifies_every_trap_kind() {
+        for (trap, reason) in [
+            (Trap::UnreachableCodeReached, TrapReason::Unreachable),
+            (Trap::StackOverflow, TrapReason::StackOverflow),
+            (
+                Trap::IntegerDivisionByZero,
+                TrapReason::IntegerDivisionByZero,
+            ),
+            (Trap::IntegerOverflow, TrapReason::IntegerOverflow),
+            (Trap::MemoryOutOfBounds, TrapReason::MemoryOutOfBounds),
+            (Trap::IndirectCallToNull, TrapReason::BadTableAccess),
+            (
+                Trap::NullReference,
+                TrapReason::Other(Trap::NullReference.to_string()),
+            ),
+        ] {
+            match classify(&mut store(), wasmtime::Error::from(trap)) {
+                WasmError::Trap {
+                    plugin,
+                    reason: got,
+                } => {
+                    assert_eq!(plugin, "p.wasm");
+                    assert_eq!(got, reason);
+                }
+                other => panic!("{trap:?}: unexpected {other}"),
+            }
+        }
+    }
+
+    #[test]
+    fn interrupt_is_a_timeout_and_memory_flag_wins() {
+        let mut s = store();
+        assert!(matches!(
+            classify(&mut s, wasmtime::Error::from(Trap::Interrupt)),
+            WasmError::Timeout { .. }
+        ));
+        s.data_mut().limits.memory_exhausted = true;
+        assert!(matches!(
+            classify(&mut s, wasmtime::Error::from(Trap::UnreachableCodeReached)),
+            WasmError::OutOfMemory { .. }
+        ));
+    }
+
+    #[test]
+    fn host_limit_traps_and_other_errors() {
+        let mut s = store();
+        match classify(&mut s, HostTrap("too big".into()).into()) {
+            WasmError::Trap {
+                reason: TrapReason::Other(m),
+                ..
+            } => assert_eq!(m, "too big"),
+            other => panic!("unexpected {other}"),
+        }
+        assert!(matches!(
+            classify(&mut s, wasmtime::Error::msg("weird")),
+            WasmError::Host { .. }
+        ));
+    }
+}

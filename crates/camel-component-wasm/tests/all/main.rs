@@ -10,3 +10,4 @@ mod exchange_mapping;
 mod lifecycle;
 mod limits;
 mod state;
+mod stress;
