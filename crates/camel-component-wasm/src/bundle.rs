@@ -63,6 +63,12 @@ impl WasmBundle {
         self
     }
 
+    /// Resolves a relative base directory against `root`.
+    pub fn rooted_at(mut self, root: &std::path::Path) -> Self {
+        self.builder = self.builder.rooted_at(root);
+        self
+    }
+
     /// Builds the component without registering it.
     ///
     /// # Errors

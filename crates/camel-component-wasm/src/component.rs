@@ -6,6 +6,7 @@ use std::sync::Arc;
 use camel_api::CamelError;
 use camel_component_api::{Component, ComponentContext, Endpoint, parse_uri};
 
+use crate::bean::WasmBean;
 use crate::config::WasmEndpointConfig;
 use crate::endpoint::WasmEndpoint;
 use crate::error::{Result, WasmError};
@@ -128,6 +129,66 @@ impl WasmComponent {
     }
 }
 
+impl WasmComponent {
+    /// Loads the bean `name` from `<base_dir>/<plugin>.wasm` (a component of
+    /// the `bean` world), runs `init(config)` on a first instance and reads
+    /// its methods.
+    ///
+    /// `plugin` must be a plain name (`[A-Za-z0-9_-]+`). Each call makes an
+    /// independent bean: two beans loaded from the same plugin share no
+    /// state and no instances (only the compiled module).
+    ///
+    /// # Errors
+    ///
+    /// [`WasmError::PathNotAllowed`] for a bad plugin name, the module errors
+    /// of [`WasmComponent::endpoint`] (with `WrongWorld` naming the `bean`
+    /// world), or the runtime error of the first instance (`Unhealthy` when
+    /// `init` fails). Every error names the bean.
+    pub async fn bean(
+        &self,
+        name: &str,
+        plugin: &str,
+        config: impl IntoIterator<Item = (String, String)>,
+        limits: WasmEndpointConfig,
+    ) -> Result<WasmBean> {
+        self.load_bean(name, plugin, config.into_iter().collect(), limits)
+            .await
+            .map_err(|source| WasmError::Bean {
+                bean: name.to_string(),
+                source: Box::new(source),
+            })
+    }
+
+    async fn load_bean(
+        &self,
+        name: &str,
+        plugin: &str,
+        config: Vec<(String, String)>,
+        limits: WasmEndpointConfig,
+    ) -> Result<WasmBean> {
+        let plain = !plugin.is_empty()
+            && plugin
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !plain {
+            return Err(WasmError::PathNotAllowed {
+                path: plugin.to_string(),
+                reason: "a bean plugin must be a plain name ([A-Za-z0-9_-]+), resolved as <plugins_dir>/<name>.wasm".to_string(),
+            });
+        }
+        let path = module_path::resolve(&self.inner.base_dir, &format!("{plugin}.wasm"))?;
+        let module = self.inner.runtime.load(&path, limits.max_module_size)?;
+        let plugin_ctx = Arc::new(PluginContext::new(
+            Arc::from(name),
+            Arc::from(path.to_string_lossy().as_ref()),
+            limits,
+            self.inner.registry.clone(),
+        ));
+        let pool = InstancePool::new(self.inner.runtime.clone(), &module, plugin_ctx, config)?;
+        WasmBean::start(Arc::from(name), pool).await
+    }
+}
+
 impl Component for WasmComponent {
     fn scheme(&self) -> &str {
         SCHEME
@@ -177,6 +238,14 @@ impl WasmComponentBuilder {
     /// `camel_core::RegistryComponentContext` built from it.
     pub fn context(mut self, context: Arc<dyn ComponentContext>) -> Self {
         self.registry = Some(context);
+        self
+    }
+
+    /// Resolves a relative base directory against `root`.
+    pub fn rooted_at(mut self, root: &Path) -> Self {
+        if self.base_dir.is_relative() {
+            self.base_dir = root.join(&self.base_dir);
+        }
         self
     }
 

@@ -17,6 +17,12 @@ pub const DEFAULT_MAX_STATE_ENTRIES: usize = 1024;
 pub const DEFAULT_MAX_STATE_KEY_BYTES: usize = 256;
 /// Default cap on a state value, in bytes: 1 MiB.
 pub const DEFAULT_MAX_STATE_VALUE_BYTES: usize = 1024 * 1024;
+/// Default cap on core wasm instances one plugin instance may create.
+pub const DEFAULT_MAX_CORE_INSTANCES: usize = 64;
+/// Default cap on tables per plugin instance.
+pub const DEFAULT_MAX_TABLES: usize = 64;
+/// Default cap on elements in one table.
+pub const DEFAULT_MAX_TABLE_ELEMENTS: usize = 1_000_000;
 /// Default cap on a body read from a stream before calling the guest: 10 MiB.
 pub const DEFAULT_MAX_STREAM_BYTES: usize = 10 * 1024 * 1024;
 
@@ -43,7 +49,7 @@ impl CallPolicy {
         }
     }
 
-    fn parse(value: &str) -> Result<Self> {
+    pub(crate) fn parse(value: &str) -> Result<Self> {
         let value = value.trim();
         match value {
             "*" => return Ok(CallPolicy::Any),
@@ -96,6 +102,12 @@ pub struct WasmEndpointConfig {
     pub max_state_value_bytes: usize,
     /// Cap on a streamed body read before the call (`max-stream-bytes`).
     pub max_stream_bytes: usize,
+    /// Cap on core instances inside one plugin instance (`max-core-instances`).
+    pub max_core_instances: usize,
+    /// Cap on tables inside one plugin instance (`max-tables`).
+    pub max_tables: usize,
+    /// Cap on elements of one table (`max-table-elements`).
+    pub max_table_elements: usize,
 }
 
 impl Default for WasmEndpointConfig {
@@ -110,6 +122,9 @@ impl Default for WasmEndpointConfig {
             max_state_key_bytes: DEFAULT_MAX_STATE_KEY_BYTES,
             max_state_value_bytes: DEFAULT_MAX_STATE_VALUE_BYTES,
             max_stream_bytes: DEFAULT_MAX_STREAM_BYTES,
+            max_core_instances: DEFAULT_MAX_CORE_INSTANCES,
+            max_tables: DEFAULT_MAX_TABLES,
+            max_table_elements: DEFAULT_MAX_TABLE_ELEMENTS,
         }
     }
 }
@@ -153,6 +168,9 @@ impl WasmEndpointConfig {
                     self.max_state_value_bytes = parse_positive(name, value)?
                 }
                 "max-stream-bytes" => self.max_stream_bytes = parse_positive(name, value)?,
+                "max-core-instances" => self.max_core_instances = parse_positive(name, value)?,
+                "max-tables" => self.max_tables = parse_positive(name, value)?,
+                "max-table-elements" => self.max_table_elements = parse_positive(name, value)?,
                 _ => {
                     return Err(invalid(
                         name,
@@ -182,9 +200,12 @@ pub const KNOWN_PARAMS: &[&str] = &[
     "max-state-key-bytes",
     "max-state-value-bytes",
     "max-stream-bytes",
+    "max-core-instances",
+    "max-tables",
+    "max-table-elements",
 ];
 
-fn invalid(name: &str, value: &str, reason: &str) -> WasmError {
+pub(crate) fn invalid(name: &str, value: &str, reason: &str) -> WasmError {
     WasmError::InvalidParameter {
         name: name.to_string(),
         value: value.to_string(),

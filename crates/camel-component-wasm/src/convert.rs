@@ -145,6 +145,14 @@ pub(crate) fn apply_result(
     Ok(())
 }
 
+/// Puts the messages of a WIT exchange (as sent to the guest) back into
+/// `exchange`, e.g. after a failed call.
+pub(crate) fn restore_messages(exchange: &mut Exchange, sent: wit::Exchange) -> Result<(), String> {
+    exchange.input = message_from_wit(sent.input)?;
+    exchange.output = sent.output.map(message_from_wit).transpose()?;
+    Ok(())
+}
+
 fn merge_properties(
     mut live: HashMap<String, Value>,
     written: &HashSet<String>,

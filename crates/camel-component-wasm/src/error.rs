@@ -174,6 +174,16 @@ pub enum WasmError {
         reason: String,
     },
 
+    /// A bean could not be loaded; `source` says why.
+    #[error("wasm bean `{bean}` could not be loaded")]
+    Bean {
+        /// The bean's name.
+        bean: String,
+        /// The cause.
+        #[source]
+        source: Box<WasmError>,
+    },
+
     /// An unexpected failure inside the host.
     #[error("plugin `{plugin}`: host error")]
     Host {

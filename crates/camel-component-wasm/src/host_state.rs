@@ -13,13 +13,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::guest_output::GuestOutput;
 use crate::plugin::PluginContext;
 
-/// Cap on core instances a component may create (a Rust guest needs a few).
-const MAX_INSTANCES: usize = 64;
-/// Cap on tables and memories per store.
-const MAX_TABLES: usize = 64;
+/// Cap on linear memories per store (a component has one or two).
 const MAX_MEMORIES: usize = 16;
-/// Cap on elements in one table.
-const MAX_TABLE_ELEMENTS: usize = 1_000_000;
 
 /// The host-side state of one plugin instance (the `T` of its
 /// `wasmtime::Store`).
@@ -60,7 +55,7 @@ impl WasmHostState {
         WasmHostState {
             wasi,
             table: ResourceTable::new(),
-            limits: GuestLimits::new(plugin.config.max_memory),
+            limits: GuestLimits::new(&plugin.config),
             plugin,
             output,
             call: CallState::new(Instant::now()),
@@ -106,14 +101,20 @@ impl CallState {
 #[derive(Debug)]
 pub(crate) struct GuestLimits {
     max_memory: usize,
+    max_instances: usize,
+    max_tables: usize,
+    max_table_elements: usize,
     /// Set when the guest asked for more memory than allowed during this call.
     pub(crate) memory_exhausted: bool,
 }
 
 impl GuestLimits {
-    fn new(max_memory: u64) -> Self {
+    fn new(config: &crate::config::WasmEndpointConfig) -> Self {
         GuestLimits {
-            max_memory: usize::try_from(max_memory).unwrap_or(usize::MAX),
+            max_memory: usize::try_from(config.max_memory).unwrap_or(usize::MAX),
+            max_instances: config.max_core_instances,
+            max_tables: config.max_tables,
+            max_table_elements: config.max_table_elements,
             memory_exhausted: false,
         }
     }
@@ -139,15 +140,15 @@ impl ResourceLimiter for GuestLimits {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= MAX_TABLE_ELEMENTS)
+        Ok(desired <= self.max_table_elements)
     }
 
     fn instances(&self) -> usize {
-        MAX_INSTANCES
+        self.max_instances
     }
 
     fn tables(&self) -> usize {
-        MAX_TABLES
+        self.max_tables
     }
 
     fn memories(&self) -> usize {

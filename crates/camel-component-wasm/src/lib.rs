@@ -38,6 +38,9 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod bean;
+#[cfg(feature = "camel-config")]
+mod bean_config;
 mod bindings;
 mod bundle;
 mod component;
@@ -58,12 +61,16 @@ mod runtime;
 mod state_store;
 mod world;
 
+pub use bean::WasmBean;
+#[cfg(feature = "camel-config")]
+pub use bean_config::limits_from_config;
 pub use bundle::{DEFAULT_PLUGINS_DIR, WasmBundle};
 pub use component::{SCHEME, WasmComponent, WasmComponentBuilder};
 pub use config::{
-    CallPolicy, DEFAULT_MAX_MEMORY, DEFAULT_MAX_MODULE_SIZE, DEFAULT_MAX_STATE_ENTRIES,
-    DEFAULT_MAX_STATE_KEY_BYTES, DEFAULT_MAX_STATE_VALUE_BYTES, DEFAULT_MAX_STREAM_BYTES,
-    DEFAULT_TIMEOUT, KNOWN_PARAMS, WasmEndpointConfig, default_max_instances,
+    CallPolicy, DEFAULT_MAX_CORE_INSTANCES, DEFAULT_MAX_MEMORY, DEFAULT_MAX_MODULE_SIZE,
+    DEFAULT_MAX_STATE_ENTRIES, DEFAULT_MAX_STATE_KEY_BYTES, DEFAULT_MAX_STATE_VALUE_BYTES,
+    DEFAULT_MAX_STREAM_BYTES, DEFAULT_MAX_TABLE_ELEMENTS, DEFAULT_MAX_TABLES, DEFAULT_TIMEOUT,
+    KNOWN_PARAMS, WasmEndpointConfig, default_max_instances,
 };
 pub use crash_guard::{CRASH_LOOP_INITIAL_BACKOFF, CRASH_LOOP_MAX_BACKOFF, CRASH_LOOP_THRESHOLD};
 pub use endpoint::WasmEndpoint;

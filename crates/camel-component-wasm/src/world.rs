@@ -69,7 +69,6 @@ impl PluginWorld for ProcessorWorld {
 
 /// The `bean` world: `init(config)`, `methods()` and `invoke(method, exchange)`.
 #[derive(Debug)]
-#[allow(dead_code, reason = "used by the bean host side, which lands next")]
 pub(crate) struct BeanWorld;
 
 impl PluginWorld for BeanWorld {

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod beans;
 mod calls;
 mod concurrency;
 mod endpoint_errors;

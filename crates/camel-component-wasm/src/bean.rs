@@ -1,0 +1,163 @@
+//! `WasmBean`: a component of the `bean` world behind rust-camel's
+//! `BeanProcessor`, called from `bean` route steps by method name.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use camel_api::{CamelError, Exchange};
+use camel_bean::BeanProcessor;
+
+use crate::convert;
+use crate::error::{GuestError, Result, WasmError};
+use crate::instance_pool::InstancePool;
+use crate::producer::{conversion, guest_error, incoming_chain};
+use crate::world::BeanWorld;
+
+/// A WASM bean: one component exposing several named methods.
+///
+/// The methods come from the guest's `methods()` export, read once when the
+/// bean is loaded (after a first instance has run `init` with the bean's
+/// configuration, so a bad configuration fails at registration). Calls share
+/// the processor path: pooled instances, the same host functions, limits,
+/// recovery and crash-loop guard. State (`host-store`) belongs to the bean
+/// entry. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct WasmBean {
+    name: Arc<str>,
+    methods: Arc<[String]>,
+    pool: Arc<InstancePool<BeanWorld>>,
+}
+
+impl std::fmt::Debug for WasmBean {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmBean")
+            .field("name", &self.name)
+            .field("methods", &self.methods)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WasmBean {
+    /// Warms the pool with one instance (running `init`) and reads the
+    /// bean's method list.
+    pub(crate) async fn start(name: Arc<str>, pool: InstancePool<BeanWorld>) -> Result<Self> {
+        let methods = {
+            let mut lease = pool.lease().await?;
+            lease.begin(Default::default(), Arc::from(Vec::new()))?;
+            let instance = lease.instance()?;
+            let outcome = instance.bindings.call_methods(&mut instance.store).await;
+            lease.end()?;
+            match outcome {
+                Ok(methods) => {
+                    lease.release();
+                    methods
+                }
+                Err(trap) => return Err(lease.fail(trap)),
+            }
+        };
+        tracing::debug!(bean = %name, methods = methods.len(), "wasm bean ready");
+        Ok(WasmBean {
+            name,
+            methods: methods.into(),
+            pool: Arc::new(pool),
+        })
+    }
+
+    /// The bean's name (its registry entry).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The methods the guest offers.
+    pub fn method_names(&self) -> &[String] {
+        &self.methods
+    }
+
+    /// Invokes `method` on `exchange`, with typed errors.
+    ///
+    /// On failure the exchange keeps its messages and properties (including
+    /// any `set-property` writes the guest made before failing).
+    ///
+    /// # Errors
+    ///
+    /// [`WasmError::Guest`] with `not-found` for an unknown method (listing
+    /// the bean's methods), or any runtime [`WasmError`].
+    pub async fn invoke(&self, method: &str, exchange: &mut Exchange) -> Result<()> {
+        let plugin = &self.pool.plugin;
+        if !self.methods.iter().any(|m| m == method) {
+            return Err(WasmError::Guest {
+                plugin: plugin.name.to_string(),
+                error: GuestError::NotFound(format!(
+                    "bean `{}` has no method `{method}`; its methods: {}",
+                    self.name,
+                    self.methods.join(", ")
+                )),
+            });
+        }
+        let chain = incoming_chain(plugin, exchange)?;
+        let (input, properties) =
+            convert::exchange_to_wit(exchange, plugin.config.max_stream_bytes)
+                .await
+                .map_err(|reason| conversion(plugin, reason))?;
+        let lease = match self.pool.lease().await {
+            Ok(lease) => lease,
+            Err(err) => {
+                restore(exchange, input, properties);
+                return Err(err);
+            }
+        };
+        let mut lease = lease;
+        lease.begin(properties, chain)?;
+        let instance = lease.instance()?;
+        let outcome = instance
+            .bindings
+            .call_invoke(&mut instance.store, method, &input)
+            .await;
+        let call = lease.end()?;
+        match outcome {
+            Ok(Ok(result)) => {
+                lease.release();
+                convert::apply_result(exchange, result, call)
+                    .map_err(|reason| conversion(plugin, reason))
+            }
+            Ok(Err(error)) => {
+                lease.release();
+                restore(exchange, input, call.properties);
+                Err(WasmError::Guest {
+                    plugin: plugin.name.to_string(),
+                    error: guest_error(error),
+                })
+            }
+            Err(trap) => {
+                let err = lease.fail(trap);
+                restore(exchange, input, call.properties);
+                Err(err)
+            }
+        }
+    }
+}
+
+/// Puts the exchange's messages and properties back after a failed call.
+fn restore(
+    exchange: &mut Exchange,
+    input: crate::bindings::wit::Exchange,
+    properties: std::collections::HashMap<String, camel_api::Value>,
+) {
+    if convert::restore_messages(exchange, input).is_err() {
+        tracing::warn!("could not restore the exchange after a failed bean call");
+    }
+    exchange.properties = properties;
+}
+
+#[async_trait]
+impl BeanProcessor for WasmBean {
+    async fn call(&self, method: &str, exchange: &mut Exchange) -> Result<(), CamelError> {
+        self.invoke(method, exchange)
+            .await
+            .map_err(CamelError::from)
+    }
+
+    fn methods(&self) -> Vec<String> {
+        self.methods.to_vec()
+    }
+}
