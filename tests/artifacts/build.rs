@@ -1,5 +1,5 @@
 //! Builds every guest (each package under `tests/guests/*` and
-//! `examples/quickstart/guests/*`) for `wasm32-wasip2` with one nested
+//! `examples/quickstart/guests/*`, `examples/beans/guests/*`) for `wasm32-wasip2` with one nested
 //! `cargo build`, and writes `$OUT_DIR/gen.rs` with the paths of the
 //! resulting components.
 //!
@@ -23,7 +23,11 @@ use std::process::Command;
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "release";
 /// Directories (relative to the workspace root) whose subdirectories are guests.
-const GUEST_ROOTS: &[&str] = &["tests/guests", "examples/quickstart/guests"];
+const GUEST_ROOTS: &[&str] = &[
+    "tests/guests",
+    "examples/quickstart/guests",
+    "examples/beans/guests",
+];
 
 /// One guest package.
 struct Guest {

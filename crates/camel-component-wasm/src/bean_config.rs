@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use camel_api::CamelError;
 use camel_bean::BeanRegistry;
 use camel_component_api::ComponentBundle;
 use camel_config::{CamelConfig, WasmLimitsConfig};
@@ -21,18 +20,19 @@ impl WasmBundle {
     ///
     /// # Errors
     ///
-    /// `CamelError::Config` for a malformed `[components.wasm]` table.
-    pub fn from_camel_config(
-        config: &CamelConfig,
-        project_root: &Path,
-    ) -> Result<Self, CamelError> {
+    /// [`WasmError::Config`] for a malformed `[components.wasm]` table.
+    pub fn from_camel_config(config: &CamelConfig, project_root: &Path) -> Result<Self> {
         let table = config
             .components
             .raw
             .get(<WasmBundle as ComponentBundle>::config_key())
             .cloned()
             .unwrap_or_else(|| toml::Value::Table(Default::default()));
-        WasmBundle::from_toml(table).map(|bundle| bundle.rooted_at(project_root))
+        WasmBundle::from_toml(table)
+            .map(|bundle| bundle.rooted_at(project_root))
+            .map_err(|e| WasmError::Config {
+                reason: e.to_string(),
+            })
     }
 }
 

@@ -37,6 +37,13 @@ pub enum WasmError {
         reason: String,
     },
 
+    /// A configuration table (e.g. `[components.wasm]`) is malformed.
+    #[error("invalid wasm configuration: {reason}")]
+    Config {
+        /// What is wrong.
+        reason: String,
+    },
+
     /// The module path is not allowed (absolute, `..`, or escapes the base directory).
     #[error("wasm module path `{path}` is not allowed: {reason}")]
     PathNotAllowed {
@@ -318,6 +325,7 @@ impl From<WasmError> for CamelError {
             WasmError::InvalidUri { .. } | WasmError::InvalidParameter { .. } => {
                 CamelError::InvalidUri(err.to_string())
             }
+            WasmError::Config { .. } => CamelError::Config(err.to_string()),
             WasmError::PathNotAllowed { .. }
             | WasmError::ModuleNotFound { .. }
             | WasmError::ModuleTooLarge { .. }
