@@ -85,8 +85,9 @@ impl ComponentBundle for WasmBundle {
     }
 
     /// Reads `[components.wasm]`: `plugins_dir` (or `base-dir`, default
-    /// `plugins`) and any endpoint parameter (`timeout`, `max-memory`, ...)
-    /// as a default for every endpoint. A bundle made from TOML has no
+    /// `plugins`), `compile-cache` (a directory for compiled modules) and any
+    /// endpoint parameter (`timeout`, `max-memory`, ...) as a default for
+    /// every endpoint. A bundle made from TOML has no
     /// context for `camel-call`; use [`WasmBundle::with_context`] in code.
     fn from_toml(value: toml::Value) -> Result<Self, CamelError> {
         let table = match value {
@@ -99,6 +100,7 @@ impl ComponentBundle for WasmBundle {
             }
         };
         let mut base_dir = PathBuf::from(DEFAULT_PLUGINS_DIR);
+        let mut compile_cache = None;
         let mut params = HashMap::new();
         for (key, value) in table {
             let text = match value {
@@ -114,6 +116,7 @@ impl ComponentBundle for WasmBundle {
             };
             match key.as_str() {
                 "plugins_dir" | "plugins-dir" | "base-dir" => base_dir = PathBuf::from(text),
+                "compile-cache" => compile_cache = Some(PathBuf::from(text)),
                 _ => {
                     params.insert(key, text);
                 }
@@ -122,7 +125,15 @@ impl ComponentBundle for WasmBundle {
         let defaults = WasmEndpointConfig::default()
             .from_params(&params)
             .map_err(|e| CamelError::Config(format!("[components.wasm]: {e}")))?;
-        Ok(WasmBundle::new(base_dir).with_defaults(defaults))
+        let mut bundle = WasmBundle::new(base_dir).with_defaults(defaults);
+        if let Some(dir) = compile_cache {
+            let runtime = crate::WasmRuntime::builder()
+                .compile_cache(dir)
+                .build()
+                .map_err(|e| CamelError::Config(format!("[components.wasm] compile-cache: {e}")))?;
+            bundle = bundle.with_runtime(runtime);
+        }
+        Ok(bundle)
     }
 
     fn register_all(self, ctx: &mut dyn ComponentRegistrar) {

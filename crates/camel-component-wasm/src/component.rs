@@ -104,6 +104,7 @@ impl WasmComponent {
             });
         }
         let config = self.inner.defaults.clone().from_params(&parts.params)?;
+        self.check_fits_runtime(&config)?;
         let path = module_path::resolve(&self.inner.base_dir, &parts.path)?;
         let module = self.inner.runtime.load(&path, config.max_module_size)?;
         let plugin = Arc::new(PluginContext::new(
@@ -176,6 +177,7 @@ impl WasmComponent {
                 reason: "a bean plugin must be a plain name ([A-Za-z0-9_-]+), resolved as <plugins_dir>/<name>.wasm".to_string(),
             });
         }
+        self.check_fits_runtime(&limits)?;
         let path = module_path::resolve(&self.inner.base_dir, &format!("{plugin}.wasm"))?;
         let module = self.inner.runtime.load(&path, limits.max_module_size)?;
         let plugin_ctx = Arc::new(PluginContext::new(
@@ -186,6 +188,25 @@ impl WasmComponent {
         ));
         let pool = InstancePool::new(self.inner.runtime.clone(), &module, plugin_ctx, config)?;
         WasmBean::start(Arc::from(name), pool).await
+    }
+}
+
+impl WasmComponent {
+    /// With the pooling allocator, memory slots have a fixed size.
+    fn check_fits_runtime(&self, config: &WasmEndpointConfig) -> Result<()> {
+        match self.inner.runtime.pooling() {
+            Some(pool) if config.max_memory > pool.max_memory_bytes => {
+                Err(WasmError::InvalidParameter {
+                    name: "max-memory".to_string(),
+                    value: config.max_memory.to_string(),
+                    reason: format!(
+                        "over the runtime's pooling slot size of {} bytes",
+                        pool.max_memory_bytes
+                    ),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 }
 

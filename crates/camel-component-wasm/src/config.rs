@@ -26,6 +26,23 @@ pub const DEFAULT_MAX_TABLE_ELEMENTS: usize = 1_000_000;
 /// Default cap on a body read from a stream before calling the guest: 10 MiB.
 pub const DEFAULT_MAX_STREAM_BYTES: usize = 10 * 1024 * 1024;
 
+/// Default time an idle instance is kept before it is dropped: 5 minutes.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// How exchanges share instances (`isolation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Isolation {
+    /// Instances are reused by later exchanges (`isolation=instance`, the
+    /// default): fastest; guest globals persist between exchanges.
+    #[default]
+    Instance,
+    /// Every exchange gets a fresh instance, dropped afterwards
+    /// (`isolation=exchange`): nothing can leak between exchanges through
+    /// guest memory; `init` runs for every exchange.
+    Exchange,
+}
+
 /// Which endpoint schemes a plugin may reach through `camel-call`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -108,6 +125,13 @@ pub struct WasmEndpointConfig {
     pub max_tables: usize,
     /// Cap on elements of one table (`max-table-elements`).
     pub max_table_elements: usize,
+    /// Whether instances are reused across exchanges (`isolation`).
+    pub isolation: Isolation,
+    /// Drop an instance after this many calls (`recycle-after`); `None`
+    /// keeps it until it fails or idles out.
+    pub recycle_after: Option<u64>,
+    /// Drop instances idle for longer than this (`idle-timeout`, seconds).
+    pub idle_timeout: Duration,
 }
 
 impl Default for WasmEndpointConfig {
@@ -125,6 +149,9 @@ impl Default for WasmEndpointConfig {
             max_core_instances: DEFAULT_MAX_CORE_INSTANCES,
             max_tables: DEFAULT_MAX_TABLES,
             max_table_elements: DEFAULT_MAX_TABLE_ELEMENTS,
+            isolation: Isolation::default(),
+            recycle_after: None,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
         }
     }
 }
@@ -151,7 +178,7 @@ impl WasmEndpointConfig {
         for name in names {
             let value = params[name].as_str();
             match name.as_str() {
-                "timeout" => self.timeout = parse_timeout(value)?,
+                "timeout" => self.timeout = parse_seconds(name, value)?,
                 "max-memory" => self.max_memory = parse_positive(name, value)?,
                 "max-instances" => {
                     let n: usize = parse_positive(name, value)?;
@@ -171,6 +198,15 @@ impl WasmEndpointConfig {
                 "max-core-instances" => self.max_core_instances = parse_positive(name, value)?,
                 "max-tables" => self.max_tables = parse_positive(name, value)?,
                 "max-table-elements" => self.max_table_elements = parse_positive(name, value)?,
+                "isolation" => {
+                    self.isolation = match value.trim() {
+                        "instance" => Isolation::Instance,
+                        "exchange" => Isolation::Exchange,
+                        _ => return Err(invalid(name, value, "expected `instance` or `exchange`")),
+                    }
+                }
+                "recycle-after" => self.recycle_after = Some(parse_positive(name, value)?),
+                "idle-timeout" => self.idle_timeout = parse_seconds(name, value)?,
                 _ => {
                     return Err(invalid(
                         name,
@@ -203,6 +239,9 @@ pub const KNOWN_PARAMS: &[&str] = &[
     "max-core-instances",
     "max-tables",
     "max-table-elements",
+    "isolation",
+    "recycle-after",
+    "idle-timeout",
 ];
 
 pub(crate) fn invalid(name: &str, value: &str, reason: &str) -> WasmError {
@@ -227,16 +266,16 @@ where
     Ok(parsed)
 }
 
-fn parse_timeout(value: &str) -> Result<Duration> {
+fn parse_seconds(name: &str, value: &str) -> Result<Duration> {
     let secs: f64 = value
         .trim()
         .parse()
-        .map_err(|_| invalid("timeout", value, "expected a number of seconds"))?;
+        .map_err(|_| invalid(name, value, "expected a number of seconds"))?;
     if !secs.is_finite() || secs <= 0.0 {
-        return Err(invalid("timeout", value, "must be greater than zero"));
+        return Err(invalid(name, value, "must be greater than zero"));
     }
     if secs > 86_400.0 {
-        return Err(invalid("timeout", value, "must be at most 86400 seconds"));
+        return Err(invalid(name, value, "must be at most 86400 seconds"));
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -276,6 +315,9 @@ mod tests {
                 ("max-state-key-bytes", "8"),
                 ("max-state-value-bytes", "9"),
                 ("max-stream-bytes", "10"),
+                ("isolation", "exchange"),
+                ("recycle-after", "100"),
+                ("idle-timeout", "2.5"),
             ]))
             .unwrap();
         assert_eq!(cfg.timeout, Duration::from_millis(500));
@@ -295,6 +337,9 @@ mod tests {
             ),
             (7, 8, 9, 10)
         );
+        assert_eq!(cfg.isolation, Isolation::Exchange);
+        assert_eq!(cfg.recycle_after, Some(100));
+        assert_eq!(cfg.idle_timeout, Duration::from_millis(2500));
     }
 
     #[test]
@@ -308,6 +353,9 @@ mod tests {
             ("max-memory", "lots"),
             ("max-instances", "100000"),
             ("allow-call", "dir ect"),
+            ("isolation", "none"),
+            ("recycle-after", "0"),
+            ("idle-timeout", "0"),
         ] {
             let err = WasmEndpointConfig::default()
                 .from_params(&params(&[(name, value)]))

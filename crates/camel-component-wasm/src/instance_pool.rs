@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use wasmtime::{Store, Trap, UpdateDeadline};
 
+use crate::config::Isolation;
 use crate::crash_guard::CrashGuard;
 use crate::error::{Result, TrapReason, WasmError};
 use crate::host::HostTrap;
@@ -26,6 +27,10 @@ use crate::world::PluginWorld;
 pub(crate) struct Instance<W: PluginWorld> {
     pub(crate) store: Store<WasmHostState>,
     pub(crate) bindings: W::Bindings,
+    /// Calls served so far.
+    uses: u64,
+    /// When it was last returned to the pool.
+    idle_since: Instant,
 }
 
 /// The instances of one endpoint or bean entry.
@@ -88,7 +93,20 @@ impl<W: PluginWorld> InstancePool<W> {
             plugin: self.plugin.name.to_string(),
             source: e.into(),
         })?;
-        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let idle = {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            // Oldest first: drop the instances that idled out.
+            let timeout = self.plugin.config.idle_timeout;
+            let stale = idle
+                .iter()
+                .take_while(|i| i.idle_since.elapsed() > timeout)
+                .count();
+            if stale > 0 {
+                idle.drain(..stale);
+                tracing::debug!(plugin = %self.plugin.name, stale, "trimmed idle instances");
+            }
+            idle.pop()
+        };
         let instance = match idle {
             Some(instance) => instance,
             None => match self.create().await {
@@ -138,7 +156,12 @@ impl<W: PluginWorld> InstancePool<W> {
         match outcome {
             Ok(Ok(())) => {
                 tracing::debug!(plugin = %self.plugin.name, world = W::NAME, "instance ready");
-                Ok(Instance { store, bindings })
+                Ok(Instance {
+                    store,
+                    bindings,
+                    uses: 0,
+                    idle_since: Instant::now(),
+                })
             }
             Ok(Err(message)) => Err(WasmError::Unhealthy {
                 plugin: self.plugin.name.to_string(),
@@ -216,13 +239,22 @@ impl<W: PluginWorld> Lease<'_, W> {
     /// Returns the instance to the pool for the next exchange.
     pub(crate) fn release(mut self) {
         self.pool.guard.record_success();
-        if let Some(instance) = self.instance.take() {
-            self.pool
-                .idle
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(instance);
+        let Some(mut instance) = self.instance.take() else {
+            return;
+        };
+        instance.uses += 1;
+        let config = &self.pool.plugin.config;
+        let retire = config.isolation == Isolation::Exchange
+            || config.recycle_after.is_some_and(|n| instance.uses >= n);
+        if retire {
+            return;
         }
+        instance.idle_since = Instant::now();
+        self.pool
+            .idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(instance);
     }
 }
 

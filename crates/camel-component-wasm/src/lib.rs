@@ -67,14 +67,15 @@ pub use bean_config::limits_from_config;
 pub use bundle::{DEFAULT_PLUGINS_DIR, WasmBundle};
 pub use component::{SCHEME, WasmComponent, WasmComponentBuilder};
 pub use config::{
-    CallPolicy, DEFAULT_MAX_CORE_INSTANCES, DEFAULT_MAX_MEMORY, DEFAULT_MAX_MODULE_SIZE,
-    DEFAULT_MAX_STATE_ENTRIES, DEFAULT_MAX_STATE_KEY_BYTES, DEFAULT_MAX_STATE_VALUE_BYTES,
-    DEFAULT_MAX_STREAM_BYTES, DEFAULT_MAX_TABLE_ELEMENTS, DEFAULT_MAX_TABLES, DEFAULT_TIMEOUT,
-    KNOWN_PARAMS, WasmEndpointConfig, default_max_instances,
+    CallPolicy, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CORE_INSTANCES, DEFAULT_MAX_MEMORY,
+    DEFAULT_MAX_MODULE_SIZE, DEFAULT_MAX_STATE_ENTRIES, DEFAULT_MAX_STATE_KEY_BYTES,
+    DEFAULT_MAX_STATE_VALUE_BYTES, DEFAULT_MAX_STREAM_BYTES, DEFAULT_MAX_TABLE_ELEMENTS,
+    DEFAULT_MAX_TABLES, DEFAULT_TIMEOUT, Isolation, KNOWN_PARAMS, WasmEndpointConfig,
+    default_max_instances,
 };
 pub use crash_guard::{CRASH_LOOP_INITIAL_BACKOFF, CRASH_LOOP_MAX_BACKOFF, CRASH_LOOP_THRESHOLD};
 pub use endpoint::WasmEndpoint;
 pub use error::{BoxError, GuestError, Result, TrapReason, WasmError, wasm_error_of};
 pub use host_state::WasmHostState;
 pub use producer::WasmProducer;
-pub use runtime::{EPOCH_TICK, WasmRuntime};
+pub use runtime::{EPOCH_TICK, PoolingOptions, WasmRuntime, WasmRuntimeBuilder};

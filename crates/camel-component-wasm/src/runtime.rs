@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine};
+use wasmtime::{
+    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
+};
 
 use crate::bindings::wit_host;
 use crate::error::{Result, WasmError};
@@ -39,6 +41,8 @@ struct RuntimeInner {
     linker: Linker<WasmHostState>,
     modules: Mutex<HashMap<PathBuf, Arc<LoadedModule>>>,
     compilations: AtomicU64,
+    pooling: Option<PoolingOptions>,
+    compile_cache: Option<Cache>,
 }
 
 impl std::fmt::Debug for WasmRuntime {
@@ -62,18 +66,98 @@ pub(crate) struct LoadedModule {
     pub(crate) component: Component,
 }
 
-impl WasmRuntime {
+/// Options for [`WasmRuntime::builder`].
+#[derive(Debug, Clone, Default)]
+pub struct WasmRuntimeBuilder {
+    compile_cache: Option<PathBuf>,
+    pooling: Option<PoolingOptions>,
+}
+
+/// Sizing of wasmtime's pooling instance allocator (see
+/// [`WasmRuntimeBuilder::pooling`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolingOptions {
+    /// Plugin instances that can be alive at once, across all endpoints.
+    pub max_instances: u32,
+    /// Linear-memory slot size: the largest `max-memory` an endpoint of this
+    /// runtime may use.
+    pub max_memory_bytes: u64,
+}
+
+impl Default for PoolingOptions {
+    fn default() -> Self {
+        PoolingOptions {
+            max_instances: 1000,
+            max_memory_bytes: crate::config::DEFAULT_MAX_MEMORY,
+        }
+    }
+}
+
+impl PoolingOptions {
+    /// `max_instances` slots of `max_memory_bytes` each.
+    pub fn new(max_instances: u32, max_memory_bytes: u64) -> Self {
+        PoolingOptions {
+            max_instances,
+            max_memory_bytes,
+        }
+    }
+}
+
+impl WasmRuntimeBuilder {
+    /// Keeps compiled modules in `dir` across processes (wasmtime's cache:
+    /// entries are keyed by the module's content, the wasmtime version and
+    /// the engine configuration, so a changed `.wasm` or a different wasmtime
+    /// never loads a stale artifact; an unreadable or corrupt entry is
+    /// ignored and rebuilt).
+    pub fn compile_cache(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.compile_cache = Some(dir.into());
+        self
+    }
+
+    /// Allocates instances from pre-reserved slots (wasmtime's pooling
+    /// allocator, with copy-on-write memory images): making a fresh instance
+    /// becomes much cheaper, which matters for `isolation=exchange`.
+    pub fn pooling(mut self, options: PoolingOptions) -> Self {
+        self.pooling = Some(options);
+        self
+    }
+
     /// Creates the engine (async calls, epoch interruption), starts its epoch
     /// ticker thread and links the host functions and WASI.
     ///
     /// # Errors
     ///
     /// [`WasmError::Host`] if wasmtime rejects the configuration (for
-    /// example, an unsupported CPU).
-    pub fn new() -> Result<Self> {
+    /// example, a pool larger than the address space) or the cache directory
+    /// cannot be used.
+    pub fn build(self) -> Result<WasmRuntime> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        let mut compile_cache = None;
+        if let Some(dir) = &self.compile_cache {
+            let mut cache_config = CacheConfig::new();
+            cache_config.with_directory(dir);
+            let cache =
+                Cache::new(cache_config).map_err(|e| host_error("opening the compile cache", e))?;
+            config.cache(Some(cache.clone()));
+            compile_cache = Some(cache);
+        }
+        if let Some(pooling) = &self.pooling {
+            let slots = pooling.max_instances.max(1);
+            let mut pool = PoolingAllocationConfig::new();
+            pool.total_component_instances(slots)
+                .total_core_instances(slots.saturating_mul(8))
+                .total_memories(slots.saturating_mul(2))
+                .total_tables(slots.saturating_mul(4))
+                .total_stacks(slots)
+                .max_core_instances_per_component(16)
+                .max_memories_per_component(2)
+                .max_tables_per_component(8)
+                .max_memory_size(usize::try_from(pooling.max_memory_bytes).unwrap_or(usize::MAX));
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
         let engine = Engine::new(&config).map_err(|e| host_error("creating the engine", e))?;
         start_epoch_ticker(&engine)?;
 
@@ -92,8 +176,40 @@ impl WasmRuntime {
                 linker,
                 modules: Mutex::new(HashMap::new()),
                 compilations: AtomicU64::new(0),
+                pooling: self.pooling,
+                compile_cache,
             }),
         })
+    }
+}
+
+impl WasmRuntime {
+    /// A runtime with the default engine: on-demand instance allocation, no
+    /// on-disk compile cache.
+    ///
+    /// # Errors
+    ///
+    /// See [`WasmRuntimeBuilder::build`].
+    pub fn new() -> Result<Self> {
+        WasmRuntime::builder().build()
+    }
+
+    /// Options for a runtime: compile cache, pooling allocator.
+    pub fn builder() -> WasmRuntimeBuilder {
+        WasmRuntimeBuilder::default()
+    }
+
+    /// Hits and misses of the on-disk compile cache so far, if there is one.
+    pub fn compile_cache_stats(&self) -> Option<(usize, usize)> {
+        self.inner
+            .compile_cache
+            .as_ref()
+            .map(|c| (c.cache_hits(), c.cache_misses()))
+    }
+
+    /// The pooling options, if this runtime uses the pooling allocator.
+    pub fn pooling(&self) -> Option<PoolingOptions> {
+        self.inner.pooling
     }
 
     /// How many modules this runtime has compiled (cache misses), for

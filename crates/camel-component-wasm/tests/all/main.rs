@@ -10,5 +10,6 @@ mod endpoint_errors;
 mod exchange_mapping;
 mod lifecycle;
 mod limits;
+mod runtime_options;
 mod state;
 mod stress;
