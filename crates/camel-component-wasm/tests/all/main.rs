@@ -11,5 +11,6 @@ mod exchange_mapping;
 mod lifecycle;
 mod limits;
 mod runtime_options;
+mod sandbox;
 mod state;
 mod stress;
