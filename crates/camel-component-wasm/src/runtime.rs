@@ -20,6 +20,9 @@ use crate::host_state::WasmHostState;
 /// guest's yields back to the executor.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Bytes of a pooled slot reset in place rather than decommitted.
+const KEEP_RESIDENT_BYTES: usize = 1 << 20;
+
 /// The header of a binary component (`\0asm`, version 0x0d, layer 1).
 const COMPONENT_HEADER: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
 /// The header of a core module (`\0asm`, version 1).
@@ -155,7 +158,14 @@ impl WasmRuntimeBuilder {
                 .max_core_instances_per_component(16)
                 .max_memories_per_component(2)
                 .max_tables_per_component(8)
-                .max_memory_size(usize::try_from(pooling.max_memory_bytes).unwrap_or(usize::MAX));
+                .max_memory_size(usize::try_from(pooling.max_memory_bytes).unwrap_or(usize::MAX))
+                // Reset small guests' memory, tables and fiber stacks in place
+                // (memset) instead of returning pages to the kernel and
+                // faulting them back in on the next instance.
+                .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+                .table_keep_resident(KEEP_RESIDENT_BYTES)
+                .async_stack_keep_resident(KEEP_RESIDENT_BYTES)
+                .pagemap_scan(wasmtime::Enabled::Auto);
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         let engine = Engine::new(&config).map_err(|e| host_error("creating the engine", e))?;

@@ -1,0 +1,260 @@
+//! Costs outside the steady per-exchange path, each against a baseline
+//! measured in the same run:
+//!
+//! - `cold_start/{no_cache,compile_cache}`: a new runtime, context start
+//!   and the first exchange answered (`direct:` → `wasm:uppercase`), with
+//!   every module compiled from scratch vs loaded from a warm on-disk
+//!   compile cache;
+//! - `isolation/{reuse,fresh_on_demand,fresh_pooling}`: one exchange
+//!   through a `wasm:` producer (identity guest, 100 B text) with pooled
+//!   instances vs `isolation=exchange` (a fresh instance and `init` per
+//!   exchange) on the default allocator and on the pooling allocator;
+//! - `bean_step/{native,wasm_route,yaml_bean}`: uppercasing a 100 B text
+//!   body in a route: a Rust closure, a `wasm:` step, and a `bean:` step of a
+//!   YAML route calling a WASM bean.
+//!
+//! `cargo bench -p camel-component-wasm --bench lifecycle`.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use camel_api::{BoxProcessor, CamelError, Exchange, Message};
+use camel_bean::BeanRegistry;
+use camel_builder::{RouteBuilder, StepAccumulator};
+use camel_component_api::{ComponentBundle, NoOpComponentContext, RuntimeObservability};
+use camel_component_direct::DirectComponent;
+use camel_component_wasm::{PoolingOptions, WasmBundle, WasmComponent, WasmRuntime};
+use camel_core::CamelContext;
+use camel_wasm_test_artifacts as guests;
+use criterion::{Criterion, criterion_group, criterion_main};
+use tower::ServiceExt;
+
+const BODY: &str = "the quick brown fox jumps over the lazy dog, the quick brown fox jumps over the lazy dog; 100 bytes!";
+
+fn guest_dir() -> &'static Path {
+    Path::new(guests::ECHO).parent().expect("guest directory")
+}
+
+fn file_name(path: &str) -> String {
+    Path::new(path)
+        .file_name()
+        .expect("file name")
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// A direct producer for `uri`, once the route's consumer is registered.
+async fn direct_producer(ctx: &CamelContext, uri: &str) -> BoxProcessor {
+    let rt: Arc<dyn RuntimeObservability> = Arc::new(NoOpComponentContext);
+    loop {
+        let direct = ctx.registry().get("direct").expect("direct registered");
+        let endpoint = direct.create_endpoint(uri, ctx).expect("direct endpoint");
+        let producer = endpoint
+            .create_producer(rt.clone(), &ctx.producer_context())
+            .expect("direct producer");
+        match producer
+            .clone()
+            .oneshot(Exchange::new_in_out(Message::new(BODY)))
+            .await
+        {
+            Err(CamelError::EndpointCreationFailed(m)) if m.ends_with("not registered") => {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            Err(err) => panic!("warm-up exchange failed: {err}"),
+            Ok(_) => return producer,
+        }
+    }
+}
+
+async fn send(producer: &BoxProcessor) {
+    let reply = producer
+        .clone()
+        .oneshot(Exchange::new_in_out(Message::new(BODY)))
+        .await
+        .expect("exchange");
+    std::hint::black_box(reply);
+}
+
+/// New runtime → context → route → start → first reply.
+async fn cold_start(runtime: WasmRuntime) -> Duration {
+    let started = Instant::now();
+    let mut ctx = CamelContext::builder().build().await.expect("context");
+    WasmBundle::new(guest_dir())
+        .with_runtime(runtime)
+        .register_all(&mut ctx);
+    ctx.register_component(DirectComponent::new());
+    let route = RouteBuilder::from("direct:cold")
+        .route_id("cold")
+        .to(format!("wasm:{}", file_name(guests::UPPERCASE)))
+        .build()
+        .expect("route");
+    ctx.add_route_definition(route).await.expect("add route");
+    ctx.start().await.expect("start");
+    let producer = direct_producer(&ctx, "direct:cold").await;
+    let elapsed = started.elapsed();
+    drop(producer);
+    ctx.stop().await.expect("stop");
+    elapsed
+}
+
+fn cold_start_group(c: &mut Criterion) {
+    let rt = current_thread();
+    let cache = tempfile::tempdir().expect("cache dir");
+    let cached = || {
+        WasmRuntime::builder()
+            .compile_cache(cache.path())
+            .build()
+            .expect("runtime")
+    };
+    // Warm the on-disk cache once.
+    rt.block_on(cold_start(cached()));
+
+    let mut group = c.benchmark_group("cold_start");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(8));
+    group.bench_function("no_cache", |b| {
+        b.to_async(&rt).iter_custom(|iters| async move {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                total += cold_start(WasmRuntime::new().expect("runtime")).await;
+            }
+            total
+        })
+    });
+    group.bench_function("compile_cache", |b| {
+        b.to_async(&rt).iter_custom(|iters| async move {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                total += cold_start(cached()).await;
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+fn isolation_group(c: &mut Criterion) {
+    let rt = current_thread();
+    let on_demand = WasmRuntime::new().expect("runtime");
+    let pooling = WasmRuntime::builder()
+        .pooling(PoolingOptions::new(64, 64 << 20))
+        .build()
+        .expect("pooling runtime");
+    let producer = |runtime: &WasmRuntime, query: &str| {
+        WasmComponent::builder(guest_dir())
+            .runtime(runtime.clone())
+            .build()
+            .expect("component")
+            .endpoint(&format!("wasm:{}{query}", file_name(guests::ECHO)))
+            .expect("endpoint")
+            .producer()
+    };
+    let variants = [
+        ("reuse", producer(&on_demand, "")),
+        (
+            "fresh_on_demand",
+            producer(&on_demand, "?isolation=exchange"),
+        ),
+        ("fresh_pooling", producer(&pooling, "?isolation=exchange")),
+    ];
+    let mut group = c.benchmark_group("isolation");
+    for (name, producer) in &variants {
+        group.bench_function(*name, |b| {
+            b.to_async(&rt).iter(|| async {
+                let reply = producer
+                    .clone()
+                    .oneshot(Exchange::new(Message::new(BODY)))
+                    .await
+                    .expect("exchange");
+                std::hint::black_box(reply);
+            })
+        });
+    }
+    group.finish();
+}
+
+const YAML: &str = r#"
+routes:
+  - id: bean
+    from: direct:bean
+    steps:
+      - bean: { name: greeter, method: shout }
+"#;
+
+async fn bean_fixture(runtime: WasmRuntime) -> (CamelContext, [(&'static str, BoxProcessor); 3]) {
+    let beans = Arc::new(Mutex::new(BeanRegistry::new()));
+    let mut ctx = CamelContext::builder()
+        .beans(beans.clone())
+        .build()
+        .await
+        .expect("context");
+    let component = WasmComponent::builder(guest_dir())
+        .runtime(runtime)
+        .build()
+        .expect("component");
+    ctx.register_component(component.clone());
+    ctx.register_component(DirectComponent::new());
+    let greeter = component
+        .bean(
+            "greeter",
+            &file_name(guests::BEAN_GREETER).replace(".wasm", ""),
+            Vec::new(),
+            Default::default(),
+        )
+        .await
+        .expect("bean");
+    beans
+        .lock()
+        .expect("bean registry")
+        .register("greeter", greeter)
+        .expect("register bean");
+    for route in camel_dsl::parse_yaml(YAML).expect("yaml") {
+        ctx.add_route_definition(route).await.expect("bean route");
+    }
+    let native = RouteBuilder::from("direct:native")
+        .route_id("native")
+        .process(|mut ex: Exchange| async move {
+            if let camel_api::Body::Text(text) = &ex.input.body {
+                ex.input.body = camel_api::Body::Text(text.to_uppercase());
+            }
+            Ok(ex)
+        })
+        .build()
+        .expect("native route");
+    ctx.add_route_definition(native).await.expect("native");
+    let wasm = RouteBuilder::from("direct:wasm")
+        .route_id("wasm")
+        .to(format!("wasm:{}", file_name(guests::UPPERCASE)))
+        .build()
+        .expect("wasm route");
+    ctx.add_route_definition(wasm).await.expect("wasm");
+    ctx.start().await.expect("start");
+    let producers = [
+        ("native", direct_producer(&ctx, "direct:native").await),
+        ("wasm_route", direct_producer(&ctx, "direct:wasm").await),
+        ("yaml_bean", direct_producer(&ctx, "direct:bean").await),
+    ];
+    (ctx, producers)
+}
+
+fn bean_group(c: &mut Criterion) {
+    let rt = current_thread();
+    let (mut ctx, producers) = rt.block_on(bean_fixture(WasmRuntime::new().expect("runtime")));
+    let mut group = c.benchmark_group("bean_step");
+    for (name, producer) in &producers {
+        group.bench_function(*name, |b| b.to_async(&rt).iter(|| send(producer)));
+    }
+    group.finish();
+    rt.block_on(async { ctx.stop().await.expect("stop") });
+}
+
+criterion_group!(benches, cold_start_group, isolation_group, bean_group);
+criterion_main!(benches);
