@@ -414,8 +414,8 @@ async fn await_consumer(producer: &BoxProcessor, id: &str) {
 
 /// Sends `iters` exchanges through `producer` one after the other, each
 /// carrying the previous reply's body (so no time goes into building
-/// bodies).
-async fn route_lane(producer: BoxProcessor, mut body: Body, iters: u64) {
+/// bodies), and returns the last body.
+async fn route_lane(producer: BoxProcessor, mut body: Body, iters: u64) -> Body {
     for _ in 0..iters {
         let reply = producer
             .clone()
@@ -424,12 +424,12 @@ async fn route_lane(producer: BoxProcessor, mut body: Body, iters: u64) {
             .unwrap_or_else(|e| panic!("exchange failed: {e}"));
         body = reply_body(reply);
     }
-    std::hint::black_box(body);
+    body
 }
 
 /// Runs one spawned lane per producer, each sending `iters` exchanges, and
 /// returns the wall time until all are done. Bodies are built before the
-/// clock starts.
+/// clock starts and freed after it stops.
 pub(crate) async fn run_route_lanes(
     producers: &[BoxProcessor],
     payload: Payload,
@@ -443,10 +443,13 @@ pub(crate) async fn run_route_lanes(
         .zip(bodies)
         .map(|(producer, body)| tokio::spawn(route_lane(producer, body, iters)))
         .collect();
+    let mut last = Vec::with_capacity(lanes.len());
     for lane in lanes {
-        lane.await.expect("lane panicked");
+        last.push(lane.await.expect("lane panicked"));
     }
-    start.elapsed()
+    let elapsed = start.elapsed();
+    drop(std::hint::black_box(last));
+    elapsed
 }
 
 /// A correlation id as long as a UUID, for the raw floor's exchanges.
@@ -484,16 +487,19 @@ impl RawLanes {
                     for _ in 0..iters {
                         body = instance.process(body, CORRELATION_ID).await;
                     }
-                    std::hint::black_box(body);
-                    instance
+                    (instance, body)
                 })
             })
             .collect();
         let mut back = Vec::with_capacity(n + rest.len());
+        let mut last = Vec::with_capacity(n);
         for lane in lanes {
-            back.push(lane.await.expect("raw lane panicked"));
+            let (instance, body) = lane.await.expect("raw lane panicked");
+            back.push(instance);
+            last.push(body);
         }
         let elapsed = start.elapsed();
+        drop(std::hint::black_box(last));
         back.extend(rest);
         *self.instances.lock().expect("lanes") = back;
         elapsed
