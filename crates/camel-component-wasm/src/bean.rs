@@ -43,7 +43,7 @@ impl WasmBean {
     pub(crate) async fn start(name: Arc<str>, pool: InstancePool<BeanWorld>) -> Result<Self> {
         let methods = {
             let mut lease = pool.lease().await?;
-            lease.begin(Default::default(), Arc::from(Vec::new()))?;
+            lease.begin(Default::default(), crate::host_state::empty_chain())?;
             let instance = lease.instance()?;
             let outcome = instance.bindings.call_methods(&mut instance.store).await;
             lease.end()?;

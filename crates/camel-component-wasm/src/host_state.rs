@@ -92,9 +92,16 @@ impl CallState {
             deadline,
             properties: HashMap::new(),
             written: HashSet::new(),
-            chain: Arc::from(Vec::new()),
+            chain: empty_chain(),
         }
     }
+}
+
+/// The empty call chain, shared so that calls outside any chain (nearly all
+/// of them) allocate nothing for it.
+pub(crate) fn empty_chain() -> Arc<[Arc<str>]> {
+    static EMPTY: std::sync::OnceLock<Arc<[Arc<str>]>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| Arc::from(Vec::new())).clone()
 }
 
 /// The store's resource limiter: memory, tables and instances.

@@ -98,7 +98,7 @@ pub(crate) fn incoming_chain(
     exchange: &Exchange,
 ) -> Result<Arc<[Arc<str>]>> {
     let Some(CallChain(chain)) = exchange.get_extension::<CallChain>(CALL_CHAIN_EXTENSION) else {
-        return Ok(Arc::from(Vec::new()));
+        return Ok(crate::host_state::empty_chain());
     };
     if chain.iter().any(|id| **id == *plugin.module_id) {
         return Err(WasmError::Recursion {
