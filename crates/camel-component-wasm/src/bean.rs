@@ -7,10 +7,16 @@ use async_trait::async_trait;
 use camel_api::{CamelError, Exchange};
 use camel_bean::BeanProcessor;
 
+use wasmtime::Store;
+
+use crate::bindings::bean::Bean;
+use crate::bindings::wit;
 use crate::convert;
 use crate::error::{GuestError, Result, WasmError};
-use crate::instance_pool::InstancePool;
-use crate::producer::{conversion, guest_error, incoming_chain};
+use crate::guest_text;
+use crate::host_state::{CallState, WasmHostState};
+use crate::instance_pool::{GuestCall, InstancePool};
+use crate::producer::{guest_error, incoming_chain, result_error};
 use crate::world::BeanWorld;
 
 /// A WASM bean: one component exposing several named methods.
@@ -37,29 +43,58 @@ impl std::fmt::Debug for WasmBean {
     }
 }
 
+/// The `methods()` call.
+struct Methods;
+
+impl GuestCall<BeanWorld> for Methods {
+    type Output = Vec<String>;
+
+    async fn call(
+        self,
+        bindings: &Bean,
+        store: &mut Store<WasmHostState>,
+    ) -> wasmtime::Result<Self::Output> {
+        bindings.call_methods(store).await
+    }
+}
+
+/// One `invoke(method, exchange)` call.
+struct Invoke<'a> {
+    method: &'a str,
+    input: &'a wit::Exchange,
+}
+
+impl GuestCall<BeanWorld> for Invoke<'_> {
+    type Output = Result<wit::Exchange, wit::Error>;
+
+    async fn call(
+        self,
+        bindings: &Bean,
+        store: &mut Store<WasmHostState>,
+    ) -> wasmtime::Result<Self::Output> {
+        bindings.call_invoke(store, self.method, self.input).await
+    }
+}
+
 impl WasmBean {
     /// Warms the pool with one instance (running `init`) and reads the
     /// bean's method list.
-    pub(crate) async fn start(name: Arc<str>, pool: InstancePool<BeanWorld>) -> Result<Self> {
-        let methods = {
-            let mut lease = pool.lease().await?;
-            lease.begin(Default::default(), crate::host_state::empty_chain())?;
-            let instance = lease.instance()?;
-            let outcome = instance.bindings.call_methods(&mut instance.store).await;
-            lease.end()?;
-            match outcome {
-                Ok(methods) => {
-                    lease.release();
-                    methods
-                }
-                Err(trap) => return Err(lease.fail(trap)),
-            }
-        };
+    pub(crate) async fn start(name: Arc<str>, pool: Arc<InstancePool<BeanWorld>>) -> Result<Self> {
+        let (methods, _) = pool
+            .call(
+                Methods,
+                CallState::for_exchange(Default::default(), crate::host_state::empty_chain()),
+            )
+            .await;
+        let methods: Vec<String> = methods?
+            .into_iter()
+            .map(guest_text::summary_owned)
+            .collect();
         tracing::debug!(bean = %name, methods = methods.len(), "wasm bean ready");
         Ok(WasmBean {
             name,
             methods: methods.into(),
-            pool: Arc::new(pool),
+            pool,
         })
     }
 
@@ -88,8 +123,9 @@ impl WasmBean {
             return Err(WasmError::Guest {
                 plugin: plugin.name.to_string(),
                 error: GuestError::NotFound(format!(
-                    "bean `{}` has no method `{method}`; its methods: {}",
+                    "bean `{}` has no method `{}`; its methods: {}",
                     self.name,
+                    guest_text::summary(method),
                     self.methods.join(", ")
                 )),
             });
@@ -98,49 +134,40 @@ impl WasmBean {
         let (input, properties) =
             convert::exchange_to_wit(exchange, plugin.config.max_stream_bytes)
                 .await
-                .map_err(|reason| conversion(plugin, reason))?;
-        let lease = match self.pool.lease().await {
-            Ok(lease) => lease,
-            Err(err) => {
-                restore(exchange, input, properties);
-                return Err(err);
-            }
-        };
-        let mut lease = lease;
-        lease.begin(properties, chain)?;
-        let instance = lease.instance()?;
-        let outcome = instance
-            .bindings
-            .call_invoke(&mut instance.store, method, &input)
-            .await;
-        let call = lease.end()?;
-        match outcome {
-            Ok(Ok(result)) => {
-                lease.release();
-                convert::apply_result(exchange, result, call)
-                    .map_err(|reason| conversion(plugin, reason))
-            }
-            Ok(Err(error)) => {
-                lease.release();
-                restore(exchange, input, call.properties);
-                Err(WasmError::Guest {
+                .map_err(|reason| WasmError::Conversion {
                     plugin: plugin.name.to_string(),
-                    error: guest_error(error),
-                })
-            }
-            Err(trap) => {
-                let err = lease.fail(trap);
-                restore(exchange, input, call.properties);
-                Err(err)
-            }
-        }
+                    reason,
+                })?;
+        let (outcome, mut call) = self
+            .pool
+            .call(
+                Invoke {
+                    method,
+                    input: &input,
+                },
+                CallState::for_exchange(properties, chain),
+            )
+            .await;
+        let error = match outcome {
+            Ok(Ok(result)) => match convert::apply_result(exchange, result, &mut call) {
+                Ok(()) => return Ok(()),
+                Err(err) => result_error(plugin, err),
+            },
+            Ok(Err(error)) => WasmError::Guest {
+                plugin: plugin.name.to_string(),
+                error: guest_error(error),
+            },
+            Err(err) => err,
+        };
+        restore(exchange, input, call.properties);
+        Err(error)
     }
 }
 
 /// Puts the exchange's messages and properties back after a failed call.
 fn restore(
     exchange: &mut Exchange,
-    input: crate::bindings::wit::Exchange,
+    input: wit::Exchange,
     properties: std::collections::HashMap<String, camel_api::Value>,
 ) {
     if convert::restore_messages(exchange, input).is_err() {

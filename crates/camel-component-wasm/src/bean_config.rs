@@ -10,7 +10,7 @@ use camel_config::{CamelConfig, WasmLimitsConfig};
 
 use crate::bundle::WasmBundle;
 use crate::component::WasmComponent;
-use crate::config::{CallPolicy, WasmEndpointConfig, invalid};
+use crate::config::WasmPluginConfig;
 use crate::error::{Result, WasmError};
 
 impl WasmBundle {
@@ -62,12 +62,14 @@ impl WasmComponent {
         let mut beans = Vec::with_capacity(names.len());
         for name in names {
             let entry = &config.beans[name];
-            let limits = limits_from_config(self.defaults(), &entry.limits).map_err(|source| {
-                WasmError::Bean {
+            let limits = self
+                .defaults()
+                .clone()
+                .with_camel_limits(&entry.limits)
+                .map_err(|source| WasmError::Bean {
                     bean: name.clone(),
                     source: Box::new(source),
-                }
-            })?;
+                })?;
             let pairs = entry.config.iter().map(|(k, v)| (k.clone(), v.clone()));
             let bean = self.bean(name, &entry.plugin, pairs, limits).await?;
             tracing::info!(bean = %name, plugin = %entry.plugin, "loaded wasm bean");
@@ -92,107 +94,57 @@ impl WasmComponent {
     }
 }
 
-/// Applies a bean's `[beans.<name>.limits]` on top of `defaults`.
-///
-/// Every `WasmLimitsConfig` field applies: `timeout-secs`, `max-memory`,
-/// `max-concurrent-calls` (instances running in parallel), `max-wasm-size`,
-/// `allow-call-schemes` (empty denies every call), `max-stream-bytes`,
-/// `max-instances` (core instances per plugin instance), `max-tables`,
-/// `max-table-elements`, `max-kv-entries`, `max-key-bytes`,
-/// `max-value-bytes`. Zero is refused with an error naming the field.
-///
-/// # Errors
-///
-/// [`WasmError::InvalidParameter`] naming the field.
-pub fn limits_from_config(
-    defaults: &WasmEndpointConfig,
-    limits: &WasmLimitsConfig,
-) -> Result<WasmEndpointConfig> {
-    fn positive<T: Copy + Default + PartialEq + ToString>(
-        name: &str,
-        value: Option<T>,
-        target: &mut T,
-    ) -> Result<()> {
-        if let Some(v) = value {
-            if v == T::default() {
-                return Err(invalid(name, &v.to_string(), "must be greater than zero"));
+impl WasmPluginConfig {
+    /// Applies a bean's `[beans.<name>.limits]` (rust-camel's
+    /// `WasmLimitsConfig`) on top of `self`, through the same validator as
+    /// URI options: each field is the alias of one option (`timeout-secs`
+    /// is `timeout`, `max-concurrent-calls` is `max-concurrent-calls`,
+    /// `max-wasm-size` is `max-module-size`, `allow-call-schemes` is
+    /// `allow-call` (an empty string denies every call), `max-instances` is
+    /// `max-core-instances`, `max-kv-entries`/`max-key-bytes`/
+    /// `max-value-bytes` are the `max-state-*` options).
+    ///
+    /// # Errors
+    ///
+    /// [`WasmError::InvalidParameter`] naming the field, for a zero or
+    /// out-of-range value.
+    pub fn with_camel_limits(mut self, limits: &WasmLimitsConfig) -> Result<Self> {
+        let text = |v: Option<u64>| v.map(|v| v.to_string());
+        let count = |v: Option<usize>| v.map(|v| v.to_string());
+        let fields = [
+            ("timeout-secs", text(limits.timeout_secs)),
+            ("max-memory", text(limits.max_memory)),
+            ("max-concurrent-calls", count(limits.max_concurrent_calls)),
+            ("max-wasm-size", text(limits.max_wasm_size)),
+            ("allow-call-schemes", limits.allow_call_schemes.clone()),
+            ("max-stream-bytes", text(limits.max_stream_bytes)),
+            ("max-instances", count(limits.max_instances)),
+            ("max-tables", count(limits.max_tables)),
+            ("max-table-elements", count(limits.max_table_elements)),
+            ("max-kv-entries", count(limits.max_kv_entries)),
+            ("max-key-bytes", count(limits.max_key_bytes)),
+            ("max-value-bytes", count(limits.max_value_bytes)),
+        ];
+        for (name, value) in fields {
+            if let Some(value) = value {
+                self.set(name, &value)?;
             }
-            *target = v;
         }
-        Ok(())
+        Ok(self)
     }
-    let mut cfg = defaults.clone();
-    if let Some(secs) = limits.timeout_secs {
-        if secs == 0 {
-            return Err(invalid("timeout-secs", "0", "must be greater than zero"));
-        }
-        cfg.timeout = std::time::Duration::from_secs(secs);
-    }
-    positive("max-memory", limits.max_memory, &mut cfg.max_memory)?;
-    positive(
-        "max-concurrent-calls",
-        limits.max_concurrent_calls,
-        &mut cfg.max_instances,
-    )?;
-    positive(
-        "max-wasm-size",
-        limits.max_wasm_size,
-        &mut cfg.max_module_size,
-    )?;
-    if let Some(schemes) = &limits.allow_call_schemes {
-        cfg.call_policy = if schemes.trim().is_empty() {
-            CallPolicy::Deny
-        } else {
-            CallPolicy::parse(schemes).map_err(|_| {
-                invalid(
-                    "allow-call-schemes",
-                    schemes,
-                    "expected a comma-separated list of schemes",
-                )
-            })?
-        };
-    }
-    if let Some(bytes) = limits.max_stream_bytes {
-        let mut v = cfg.max_stream_bytes as u64;
-        positive("max-stream-bytes", Some(bytes), &mut v)?;
-        cfg.max_stream_bytes = usize::try_from(v).unwrap_or(usize::MAX);
-    }
-    positive(
-        "max-instances",
-        limits.max_instances,
-        &mut cfg.max_core_instances,
-    )?;
-    positive("max-tables", limits.max_tables, &mut cfg.max_tables)?;
-    positive(
-        "max-table-elements",
-        limits.max_table_elements,
-        &mut cfg.max_table_elements,
-    )?;
-    positive(
-        "max-kv-entries",
-        limits.max_kv_entries,
-        &mut cfg.max_state_entries,
-    )?;
-    positive(
-        "max-key-bytes",
-        limits.max_key_bytes,
-        &mut cfg.max_state_key_bytes,
-    )?;
-    positive(
-        "max-value-bytes",
-        limits.max_value_bytes,
-        &mut cfg.max_state_value_bytes,
-    )?;
-    Ok(cfg)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn limits(text: &str) -> WasmLimitsConfig {
+        toml::from_str(text).unwrap()
+    }
+
     #[test]
     fn every_limit_applies() {
-        let limits: WasmLimitsConfig = toml::from_str(
+        let limits = limits(
             r#"
             timeout-secs = 5
             max-memory = 1048576
@@ -207,17 +159,15 @@ mod tests {
             max-key-bytes = 11
             max-value-bytes = 12
             "#,
-        )
-        .unwrap();
-        let cfg = limits_from_config(&WasmEndpointConfig::default(), &limits).unwrap();
+        );
+        let cfg = WasmPluginConfig::default()
+            .with_camel_limits(&limits)
+            .unwrap();
         assert_eq!(cfg.timeout.as_secs(), 5);
         assert_eq!(cfg.max_memory, 1_048_576);
-        assert_eq!(cfg.max_instances, 3);
+        assert_eq!(cfg.max_concurrent_calls, 3);
         assert_eq!(cfg.max_module_size, 2_000_000);
-        assert_eq!(
-            cfg.call_policy,
-            CallPolicy::Schemes(vec!["direct".into(), "log".into()])
-        );
+        assert_eq!(cfg.call_policy.to_string(), "direct,log");
         assert_eq!(cfg.max_stream_bytes, 1000);
         assert_eq!(
             (
@@ -238,12 +188,28 @@ mod tests {
     }
 
     #[test]
-    fn empty_allow_list_denies_and_zero_is_refused() {
-        let limits: WasmLimitsConfig = toml::from_str("allow-call-schemes = \"\"").unwrap();
-        let cfg = limits_from_config(&WasmEndpointConfig::default(), &limits).unwrap();
-        assert_eq!(cfg.call_policy, CallPolicy::Deny);
-        let limits: WasmLimitsConfig = toml::from_str("max-memory = 0").unwrap();
-        let err = limits_from_config(&WasmEndpointConfig::default(), &limits).unwrap_err();
-        assert!(err.to_string().contains("max-memory"), "{err}");
+    fn empty_allow_list_denies_and_bad_values_are_refused() {
+        let cfg = WasmPluginConfig::default()
+            .with_camel_limits(&limits("allow-call-schemes = \"\""))
+            .unwrap();
+        assert!(cfg.call_policy.is_deny_all());
+        for (text, field) in [
+            ("max-memory = 0", "max-memory"),
+            // Once panicked the host (`Instant + Duration` overflow).
+            ("timeout-secs = 9223372036854775807", "timeout-secs"),
+            // Once panicked tokio's `Semaphore::new`.
+            (
+                "max-concurrent-calls = 9223372036854775807",
+                "max-concurrent-calls",
+            ),
+        ] {
+            let err = WasmPluginConfig::default()
+                .with_camel_limits(&limits(text))
+                .unwrap_err();
+            assert!(
+                matches!(&err, WasmError::InvalidParameter { name, .. } if name == field),
+                "{text}: {err}"
+            );
+        }
     }
 }

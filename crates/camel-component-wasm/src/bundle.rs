@@ -1,6 +1,5 @@
 //! `WasmBundle`: registering the component in a `CamelContext`.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -8,10 +7,10 @@ use camel_api::CamelError;
 use camel_component_api::{ComponentBundle, ComponentContext, ComponentRegistrar};
 
 use crate::component::{WasmComponent, WasmComponentBuilder};
-use crate::config::WasmEndpointConfig;
+use crate::config::WasmPluginConfig;
 
 /// Default directory for plugins, as in rust-camel's `[components.wasm]`.
-pub const DEFAULT_PLUGINS_DIR: &str = "plugins";
+const DEFAULT_PLUGINS_DIR: &str = "plugins";
 
 /// Registers the `wasm:` component in a rust-camel context.
 ///
@@ -51,7 +50,7 @@ impl WasmBundle {
     }
 
     /// Default limits for every endpoint; URI parameters override them.
-    pub fn with_defaults(mut self, defaults: WasmEndpointConfig) -> Self {
+    pub fn with_defaults(mut self, defaults: WasmPluginConfig) -> Self {
         self.builder = self.builder.defaults(defaults);
         self
     }
@@ -85,10 +84,11 @@ impl ComponentBundle for WasmBundle {
     }
 
     /// Reads `[components.wasm]`: `plugins_dir` (or `base-dir`, default
-    /// `plugins`), `compile-cache` (a directory for compiled modules) and any
-    /// endpoint parameter (`timeout`, `max-memory`, ...) as a default for
-    /// every endpoint. A bundle made from TOML has no
-    /// context for `camel-call`; use [`WasmBundle::with_context`] in code.
+    /// `plugins`), `compile-cache` (a directory for compiled modules, which
+    /// must be private to this user) and any plugin option (`timeout`,
+    /// `max-memory`, ...) as a default for every endpoint and bean. A bundle
+    /// made from TOML has no context for `camel-call`; use
+    /// [`WasmBundle::with_context`] in code.
     fn from_toml(value: toml::Value) -> Result<Self, CamelError> {
         let table = match value {
             toml::Value::Table(table) => table,
@@ -101,7 +101,7 @@ impl ComponentBundle for WasmBundle {
         };
         let mut base_dir = PathBuf::from(DEFAULT_PLUGINS_DIR);
         let mut compile_cache = None;
-        let mut params = HashMap::new();
+        let mut defaults = WasmPluginConfig::default();
         for (key, value) in table {
             let text = match value {
                 toml::Value::String(s) => s,
@@ -117,14 +117,11 @@ impl ComponentBundle for WasmBundle {
             match key.as_str() {
                 "plugins_dir" | "plugins-dir" | "base-dir" => base_dir = PathBuf::from(text),
                 "compile-cache" => compile_cache = Some(PathBuf::from(text)),
-                _ => {
-                    params.insert(key, text);
-                }
+                _ => defaults
+                    .set(&key, &text)
+                    .map_err(|e| CamelError::Config(format!("[components.wasm]: {e}")))?,
             }
         }
-        let defaults = WasmEndpointConfig::default()
-            .from_params(&params)
-            .map_err(|e| CamelError::Config(format!("[components.wasm]: {e}")))?;
         let mut bundle = WasmBundle::new(base_dir).with_defaults(defaults);
         if let Some(dir) = compile_cache {
             let runtime = crate::WasmRuntime::builder()

@@ -7,17 +7,17 @@ use camel_api::CamelError;
 use camel_component_api::{Component, ComponentContext, Endpoint, parse_uri};
 
 use crate::bean::WasmBean;
-use crate::config::WasmEndpointConfig;
+use crate::config::WasmPluginConfig;
 use crate::endpoint::WasmEndpoint;
 use crate::error::{Result, WasmError};
 use crate::health::PluginHealthCheck;
 use crate::instance_pool::InstancePool;
 use crate::module_path;
 use crate::plugin::PluginContext;
-use crate::runtime::WasmRuntime;
+use crate::runtime::{LoadedModule, WasmRuntime};
 
 /// The URI scheme of [`WasmComponent`].
-pub const SCHEME: &str = "wasm";
+pub(crate) const SCHEME: &str = "wasm";
 
 /// The rust-camel component for `wasm:<path>[?options]` endpoints.
 ///
@@ -31,7 +31,7 @@ pub struct WasmComponent {
 struct ComponentInner {
     runtime: WasmRuntime,
     base_dir: PathBuf,
-    defaults: WasmEndpointConfig,
+    defaults: WasmPluginConfig,
     registry: Option<Arc<dyn ComponentContext>>,
 }
 
@@ -46,6 +46,9 @@ impl std::fmt::Debug for WasmComponent {
 }
 
 impl WasmComponent {
+    /// The URI scheme, `wasm`.
+    pub const SCHEME: &'static str = SCHEME;
+
     /// A component serving modules from `base_dir`, with default limits and
     /// no `camel-call` (see [`WasmComponentBuilder::context`]).
     ///
@@ -60,7 +63,7 @@ impl WasmComponent {
     pub fn builder(base_dir: impl Into<PathBuf>) -> WasmComponentBuilder {
         WasmComponentBuilder {
             base_dir: base_dir.into(),
-            defaults: WasmEndpointConfig::default(),
+            defaults: WasmPluginConfig::default(),
             registry: None,
             runtime: None,
         }
@@ -103,17 +106,11 @@ impl WasmComponent {
                 reason: format!("expected the `{SCHEME}:` scheme"),
             });
         }
-        let config = self.inner.defaults.clone().from_params(&parts.params)?;
+        let config = self.inner.defaults.clone().with_options(&parts.params)?;
         self.check_fits_runtime(&config)?;
-        let path = module_path::resolve(&self.inner.base_dir, &parts.path)?;
-        let module = self.inner.runtime.load(&path, config.max_module_size)?;
-        let plugin = Arc::new(PluginContext::new(
-            Arc::from(parts.path.as_str()),
-            Arc::from(path.to_string_lossy().as_ref()),
-            config,
-            self.inner.registry.clone(),
-        ));
-        let pool = InstancePool::new(self.inner.runtime.clone(), &module, plugin, ())?;
+        let file = module_path::read(&self.inner.base_dir, &parts.path, config.max_module_size)?;
+        let module = self.inner.runtime.load(file)?;
+        let pool = self.pool(&parts.path, &module, config, ())?;
         if let Some(ctx) = ctx {
             ctx.register_current_route_health_check(Arc::new(PluginHealthCheck::new(
                 format!("{SCHEME}:{}", parts.path),
@@ -124,8 +121,27 @@ impl WasmComponent {
         Ok(WasmEndpoint::new(uri.to_string(), pool))
     }
 
+    /// The instance pool of one plugin, after checking `config` against
+    /// what the module needs.
+    fn pool<W: crate::world::PluginWorld>(
+        &self,
+        name: &str,
+        module: &LoadedModule,
+        config: WasmPluginConfig,
+        init_args: W::InitArgs,
+    ) -> Result<Arc<InstancePool<W>>> {
+        module.needs.check(&config)?;
+        let plugin = Arc::new(PluginContext::new(
+            Arc::from(name),
+            Arc::from(module.path.to_string_lossy().as_ref()),
+            config,
+            self.inner.registry.clone(),
+        ));
+        InstancePool::new(self.inner.runtime.clone(), module, plugin, init_args)
+    }
+
     /// The default endpoint configuration (before URI parameters).
-    pub fn defaults(&self) -> &WasmEndpointConfig {
+    pub fn defaults(&self) -> &WasmPluginConfig {
         &self.inner.defaults
     }
 }
@@ -150,7 +166,7 @@ impl WasmComponent {
         name: &str,
         plugin: &str,
         config: impl IntoIterator<Item = (String, String)>,
-        limits: WasmEndpointConfig,
+        limits: WasmPluginConfig,
     ) -> Result<WasmBean> {
         self.load_bean(name, plugin, config.into_iter().collect(), limits)
             .await
@@ -165,7 +181,7 @@ impl WasmComponent {
         name: &str,
         plugin: &str,
         config: Vec<(String, String)>,
-        limits: WasmEndpointConfig,
+        limits: WasmPluginConfig,
     ) -> Result<WasmBean> {
         let plain = !plugin.is_empty()
             && plugin
@@ -178,22 +194,27 @@ impl WasmComponent {
             });
         }
         self.check_fits_runtime(&limits)?;
-        let path = module_path::resolve(&self.inner.base_dir, &format!("{plugin}.wasm"))?;
-        let module = self.inner.runtime.load(&path, limits.max_module_size)?;
-        let plugin_ctx = Arc::new(PluginContext::new(
-            Arc::from(name),
-            Arc::from(path.to_string_lossy().as_ref()),
-            limits,
-            self.inner.registry.clone(),
-        ));
-        let pool = InstancePool::new(self.inner.runtime.clone(), &module, plugin_ctx, config)?;
+        let base_dir = self.inner.base_dir.clone();
+        let runtime = self.inner.runtime.clone();
+        let raw = format!("{plugin}.wasm");
+        let max_size = limits.max_module_size;
+        // Reading and compiling block: keep them off the async executor.
+        let module = tokio::task::spawn_blocking(move || {
+            runtime.load(module_path::read(&base_dir, &raw, max_size)?)
+        })
+        .await
+        .map_err(|e| WasmError::Host {
+            plugin: name.to_string(),
+            source: e.into(),
+        })??;
+        let pool = self.pool(name, &module, limits, config)?;
         WasmBean::start(Arc::from(name), pool).await
     }
 }
 
 impl WasmComponent {
     /// With the pooling allocator, memory slots have a fixed size.
-    fn check_fits_runtime(&self, config: &WasmEndpointConfig) -> Result<()> {
+    fn check_fits_runtime(&self, config: &WasmPluginConfig) -> Result<()> {
         match self.inner.runtime.pooling() {
             Some(pool) if config.max_memory > pool.max_memory_bytes => {
                 Err(WasmError::InvalidParameter {
@@ -233,7 +254,7 @@ impl Component for WasmComponent {
 /// Builds a [`WasmComponent`].
 pub struct WasmComponentBuilder {
     base_dir: PathBuf,
-    defaults: WasmEndpointConfig,
+    defaults: WasmPluginConfig,
     registry: Option<Arc<dyn ComponentContext>>,
     runtime: Option<WasmRuntime>,
 }
@@ -249,7 +270,7 @@ impl std::fmt::Debug for WasmComponentBuilder {
 
 impl WasmComponentBuilder {
     /// Default limits for every endpoint; URI parameters override them.
-    pub fn defaults(mut self, defaults: WasmEndpointConfig) -> Self {
+    pub fn defaults(mut self, defaults: WasmPluginConfig) -> Self {
         self.defaults = defaults;
         self
     }

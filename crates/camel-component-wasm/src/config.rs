@@ -1,33 +1,32 @@
-//! Endpoint configuration: defaults and `wasm:` URI parameters.
+//! Plugin configuration: defaults, and the one validator every source of
+//! options goes through (`wasm:` URI parameters, `[components.wasm]`, and
+//! `[beans.<name>.limits]` of a Camel.toml).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::call_policy::CallPolicy;
 use crate::error::{Result, WasmError};
 
-/// Default time one guest call may run: 30 s.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default cap on a guest's linear memory: 50 MiB.
-pub const DEFAULT_MAX_MEMORY: u64 = 50 * 1024 * 1024;
-/// Default cap on the size of a `.wasm` file: 64 MiB.
-pub const DEFAULT_MAX_MODULE_SIZE: u64 = 64 * 1024 * 1024;
-/// Default cap on entries in an endpoint's state store.
-pub const DEFAULT_MAX_STATE_ENTRIES: usize = 1024;
-/// Default cap on a state key, in bytes.
-pub const DEFAULT_MAX_STATE_KEY_BYTES: usize = 256;
-/// Default cap on a state value, in bytes: 1 MiB.
-pub const DEFAULT_MAX_STATE_VALUE_BYTES: usize = 1024 * 1024;
-/// Default cap on core wasm instances one plugin instance may create.
-pub const DEFAULT_MAX_CORE_INSTANCES: usize = 64;
-/// Default cap on tables per plugin instance.
-pub const DEFAULT_MAX_TABLES: usize = 64;
-/// Default cap on elements in one table.
-pub const DEFAULT_MAX_TABLE_ELEMENTS: usize = 1_000_000;
-/// Default cap on a body read from a stream before calling the guest: 10 MiB.
-pub const DEFAULT_MAX_STREAM_BYTES: usize = 10 * 1024 * 1024;
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_MAX_MEMORY: u64 = 50 * 1024 * 1024;
+const DEFAULT_MAX_MODULE_SIZE: u64 = 64 * 1024 * 1024;
+const DEFAULT_MAX_STATE_ENTRIES: usize = 1024;
+const DEFAULT_MAX_STATE_KEY_BYTES: usize = 256;
+const DEFAULT_MAX_STATE_VALUE_BYTES: usize = 1024 * 1024;
+const DEFAULT_MAX_STATE_BYTES: usize = 16 * 1024 * 1024;
+const DEFAULT_MAX_CORE_INSTANCES: usize = 64;
+const DEFAULT_MAX_TABLES: usize = 32;
+const DEFAULT_MAX_TABLE_ELEMENTS: usize = 100_000;
+const DEFAULT_MAX_STREAM_BYTES: usize = 10 * 1024 * 1024;
+const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Default time an idle instance is kept before it is dropped: 5 minutes.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Shortest accepted `timeout` / `idle-timeout`.
+const MIN_SECONDS: f64 = 0.001;
+/// Longest accepted `timeout` / `idle-timeout`: one day.
+const MAX_SECONDS: f64 = 86_400.0;
+/// Largest accepted `max-concurrent-calls`.
+const MAX_CONCURRENT_CALLS: usize = 4096;
 
 /// How exchanges share instances (`isolation`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,108 +42,79 @@ pub enum Isolation {
     Exchange,
 }
 
-/// Which endpoint schemes a plugin may reach through `camel-call`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum CallPolicy {
-    /// Any registered scheme except `wasm` (the default).
-    #[default]
-    Any,
-    /// No scheme: every `camel-call` is refused.
-    Deny,
-    /// Only these schemes.
-    Schemes(Vec<String>),
-}
-
-impl CallPolicy {
-    /// Whether `scheme` may be called.
-    pub fn allows(&self, scheme: &str) -> bool {
-        match self {
-            CallPolicy::Any => true,
-            CallPolicy::Deny => false,
-            CallPolicy::Schemes(list) => list.iter().any(|s| s == scheme),
-        }
-    }
-
-    pub(crate) fn parse(value: &str) -> Result<Self> {
-        let value = value.trim();
-        match value {
-            "*" => return Ok(CallPolicy::Any),
-            "none" | "" => return Ok(CallPolicy::Deny),
-            _ => {}
-        }
-        let mut schemes = Vec::new();
-        for scheme in value.split(',').map(str::trim) {
-            let valid = !scheme.is_empty()
-                && scheme
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '+' || c == '.');
-            if !valid {
-                return Err(invalid(
-                    "allow-call",
-                    value,
-                    "expected `*`, `none` or a comma-separated list of schemes",
-                ));
-            }
-            schemes.push(scheme.to_string());
-        }
-        Ok(CallPolicy::Schemes(schemes))
-    }
-}
-
-/// Limits and options of one `wasm:` endpoint (or bean).
+/// Limits and options of one plugin: a `wasm:` endpoint or a bean entry.
 ///
-/// Every field has a documented default; [`WasmEndpointConfig::from_params`]
-/// reads the URI parameters listed in the README.
+/// Every option has one name, the same in a `wasm:` URI, in
+/// `[components.wasm]` (as a default for every plugin) and, where
+/// rust-camel's Camel.toml has a name for it, in `[beans.<name>.limits]`
+/// (accepted as an alias). [`WasmPluginConfig::set`] is the single
+/// validator for all of them.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub struct WasmEndpointConfig {
-    /// How long one guest call (`init` or `process`) may run (`timeout`, in
-    /// seconds). Wall-clock time, including time spent in host calls.
+pub struct WasmPluginConfig {
+    /// `timeout` (alias `timeout-secs`), default 30 s: how long one guest
+    /// call (`init`, `process`, a bean method) may run, in wall-clock time
+    /// (computing, waiting in host calls or in WASI alike); also the longest
+    /// wait for a free instance. Between 0.001 and 86400 seconds.
     pub timeout: Duration,
-    /// Cap on the guest's linear memory in bytes (`max-memory`).
+    /// `max-memory`, default 50 MiB: bytes of all linear memories and
+    /// tables (8 bytes an element) of one instance together.
     pub max_memory: u64,
-    /// How many instances may run exchanges in parallel (`max-instances`).
-    /// Further exchanges wait for an instance to come free.
-    pub max_instances: usize,
-    /// Cap on the `.wasm` file size in bytes (`max-module-size`).
+    /// `max-concurrent-calls`, default 2 × cores (at least 4): instances
+    /// running calls in parallel; more calls wait (at most `timeout`).
+    pub max_concurrent_calls: usize,
+    /// `max-module-size` (alias `max-wasm-size`), default 64 MiB: the
+    /// largest `.wasm` file accepted.
     pub max_module_size: u64,
-    /// Which schemes `camel-call` may reach (`allow-call`).
+    /// `allow-call` (alias `allow-call-schemes`), default none: which
+    /// endpoints `camel-call` may reach. See [`CallPolicy`].
     pub call_policy: CallPolicy,
-    /// Cap on entries in the state store (`max-state-entries`).
+    /// `max-result-bytes`, default `max-memory`: bytes the host
+    /// materialises from the guest in one go — one call's result (bodies,
+    /// headers, properties, JSON parsed into values), the `set-property`
+    /// writes of one call, or the arguments of one host call.
+    pub max_result_bytes: Option<u64>,
+    /// `max-state-entries` (alias `max-kv-entries`), default 1024.
     pub max_state_entries: usize,
-    /// Cap on a state key in bytes (`max-state-key-bytes`).
+    /// `max-state-key-bytes` (alias `max-key-bytes`), default 256.
     pub max_state_key_bytes: usize,
-    /// Cap on a state value in bytes (`max-state-value-bytes`).
+    /// `max-state-value-bytes` (alias `max-value-bytes`), default 1 MiB.
     pub max_state_value_bytes: usize,
-    /// Cap on a streamed body read before the call (`max-stream-bytes`).
+    /// `max-state-bytes`, default 16 MiB: keys and values of the state
+    /// store together.
+    pub max_state_bytes: usize,
+    /// `max-stream-bytes`, default 10 MiB: the largest streamed body read
+    /// before the call.
     pub max_stream_bytes: usize,
-    /// Cap on core instances inside one plugin instance (`max-core-instances`).
+    /// `max-core-instances` (alias `max-instances`), default 64: core wasm
+    /// instances inside one plugin instance.
     pub max_core_instances: usize,
-    /// Cap on tables inside one plugin instance (`max-tables`).
+    /// `max-tables`, default 32: tables inside one plugin instance.
     pub max_tables: usize,
-    /// Cap on elements of one table (`max-table-elements`).
+    /// `max-table-elements`, default 100 000: elements of one table.
     pub max_table_elements: usize,
-    /// Whether instances are reused across exchanges (`isolation`).
+    /// `isolation`, default `instance`.
     pub isolation: Isolation,
-    /// Drop an instance after this many calls (`recycle-after`); `None`
-    /// keeps it until it fails or idles out.
+    /// `recycle-after`, default none: drop an instance after this many
+    /// calls.
     pub recycle_after: Option<u64>,
-    /// Drop instances idle for longer than this (`idle-timeout`, seconds).
+    /// `idle-timeout`, default 300 s: drop instances idle for longer.
     pub idle_timeout: Duration,
 }
 
-impl Default for WasmEndpointConfig {
+impl Default for WasmPluginConfig {
     fn default() -> Self {
-        WasmEndpointConfig {
+        WasmPluginConfig {
             timeout: DEFAULT_TIMEOUT,
             max_memory: DEFAULT_MAX_MEMORY,
-            max_instances: default_max_instances(),
+            max_concurrent_calls: default_max_concurrent_calls(),
             max_module_size: DEFAULT_MAX_MODULE_SIZE,
             call_policy: CallPolicy::default(),
+            max_result_bytes: None,
             max_state_entries: DEFAULT_MAX_STATE_ENTRIES,
             max_state_key_bytes: DEFAULT_MAX_STATE_KEY_BYTES,
             max_state_value_bytes: DEFAULT_MAX_STATE_VALUE_BYTES,
+            max_state_bytes: DEFAULT_MAX_STATE_BYTES,
             max_stream_bytes: DEFAULT_MAX_STREAM_BYTES,
             max_core_instances: DEFAULT_MAX_CORE_INSTANCES,
             max_tables: DEFAULT_MAX_TABLES,
@@ -156,93 +126,118 @@ impl Default for WasmEndpointConfig {
     }
 }
 
-/// Default for `max-instances`: twice the available cores, at least 4.
-pub fn default_max_instances() -> usize {
+/// Twice the available cores, at least 4.
+fn default_max_concurrent_calls() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get() * 2)
         .unwrap_or(4)
         .max(4)
 }
 
-impl WasmEndpointConfig {
-    /// Applies URI parameters on top of `self`.
+/// Every option: its name and its aliases.
+const OPTIONS: &[(&str, &[&str])] = &[
+    ("timeout", &["timeout-secs"]),
+    ("max-memory", &[]),
+    ("max-concurrent-calls", &[]),
+    ("max-module-size", &["max-wasm-size"]),
+    ("allow-call", &["allow-call-schemes"]),
+    ("max-result-bytes", &[]),
+    ("max-state-entries", &["max-kv-entries"]),
+    ("max-state-key-bytes", &["max-key-bytes"]),
+    ("max-state-value-bytes", &["max-value-bytes"]),
+    ("max-state-bytes", &[]),
+    ("max-stream-bytes", &[]),
+    ("max-core-instances", &["max-instances"]),
+    ("max-tables", &[]),
+    ("max-table-elements", &[]),
+    ("isolation", &[]),
+    ("recycle-after", &[]),
+    ("idle-timeout", &[]),
+];
+
+/// The option `name` stands for (itself, or the option it is an alias of).
+fn canonical(name: &str) -> Option<&'static str> {
+    OPTIONS
+        .iter()
+        .find(|(option, aliases)| *option == name || aliases.contains(&name))
+        .map(|(option, _)| *option)
+}
+
+impl WasmPluginConfig {
+    /// Sets the option `name` (or one of its aliases) from its text form.
     ///
     /// # Errors
     ///
-    /// [`WasmError::InvalidParameter`] naming the parameter, for an unknown
+    /// [`WasmError::InvalidParameter`] naming the option, for an unknown
     /// name or an unparsable, zero or out-of-range value.
-    pub fn from_params(mut self, params: &HashMap<String, String>) -> Result<Self> {
-        // Sorted, so the first bad parameter reported does not depend on hashing.
-        let mut names: Vec<&String> = params.keys().collect();
-        names.sort();
-        for name in names {
-            let value = params[name].as_str();
-            match name.as_str() {
-                "timeout" => self.timeout = parse_seconds(name, value)?,
-                "max-memory" => self.max_memory = parse_positive(name, value)?,
-                "max-instances" => {
-                    let n: usize = parse_positive(name, value)?;
-                    if n > 4096 {
-                        return Err(invalid(name, value, "must be at most 4096"));
-                    }
-                    self.max_instances = n;
-                }
-                "max-module-size" => self.max_module_size = parse_positive(name, value)?,
-                "allow-call" => self.call_policy = CallPolicy::parse(value)?,
-                "max-state-entries" => self.max_state_entries = parse_positive(name, value)?,
-                "max-state-key-bytes" => self.max_state_key_bytes = parse_positive(name, value)?,
-                "max-state-value-bytes" => {
-                    self.max_state_value_bytes = parse_positive(name, value)?
-                }
-                "max-stream-bytes" => self.max_stream_bytes = parse_positive(name, value)?,
-                "max-core-instances" => self.max_core_instances = parse_positive(name, value)?,
-                "max-tables" => self.max_tables = parse_positive(name, value)?,
-                "max-table-elements" => self.max_table_elements = parse_positive(name, value)?,
-                "isolation" => {
-                    self.isolation = match value.trim() {
-                        "instance" => Isolation::Instance,
-                        "exchange" => Isolation::Exchange,
-                        _ => return Err(invalid(name, value, "expected `instance` or `exchange`")),
-                    }
-                }
-                "recycle-after" => self.recycle_after = Some(parse_positive(name, value)?),
-                "idle-timeout" => self.idle_timeout = parse_seconds(name, value)?,
-                _ => {
-                    return Err(invalid(
-                        name,
-                        value,
-                        &format!("unknown parameter; known: {}", KNOWN_PARAMS.join(", ")),
-                    ));
+    pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
+        let Some(option) = canonical(name) else {
+            let known: Vec<&str> = OPTIONS.iter().map(|(option, _)| *option).collect();
+            return Err(invalid(
+                name,
+                value,
+                &format!("unknown option; known: {}", known.join(", ")),
+            ));
+        };
+        match option {
+            "timeout" => self.timeout = seconds(name, value)?,
+            "max-memory" => self.max_memory = positive(name, value)?,
+            "max-concurrent-calls" => {
+                self.max_concurrent_calls = at_most(name, value, MAX_CONCURRENT_CALLS)?
+            }
+            "max-module-size" => self.max_module_size = positive(name, value)?,
+            "allow-call" => {
+                self.call_policy = CallPolicy::parse(value).map_err(|e| rename(e, name))?
+            }
+            "max-result-bytes" => self.max_result_bytes = Some(positive(name, value)?),
+            "max-state-entries" => self.max_state_entries = positive(name, value)?,
+            "max-state-key-bytes" => self.max_state_key_bytes = positive(name, value)?,
+            "max-state-value-bytes" => self.max_state_value_bytes = positive(name, value)?,
+            "max-state-bytes" => self.max_state_bytes = positive(name, value)?,
+            "max-stream-bytes" => self.max_stream_bytes = positive(name, value)?,
+            "max-core-instances" => self.max_core_instances = positive(name, value)?,
+            "max-tables" => self.max_tables = positive(name, value)?,
+            "max-table-elements" => self.max_table_elements = positive(name, value)?,
+            "isolation" => {
+                self.isolation = match value.trim() {
+                    "instance" => Isolation::Instance,
+                    "exchange" => Isolation::Exchange,
+                    _ => return Err(invalid(name, value, "expected `instance` or `exchange`")),
                 }
             }
+            "recycle-after" => self.recycle_after = Some(positive(name, value)?),
+            "idle-timeout" => self.idle_timeout = seconds(name, value)?,
+            _ => unreachable!("every option in OPTIONS is handled"),
+        }
+        Ok(())
+    }
+
+    /// Applies options (URI parameters, say) on top of `self`, in name order
+    /// so the first error reported does not depend on hashing.
+    ///
+    /// # Errors
+    ///
+    /// The first [`WasmError::InvalidParameter`], naming the option.
+    pub fn with_options(mut self, options: &HashMap<String, String>) -> Result<Self> {
+        let mut names: Vec<&String> = options.keys().collect();
+        names.sort();
+        for name in names {
+            self.set(name, &options[name])?;
         }
         Ok(self)
     }
 
-    /// The timeout in (possibly fractional) seconds, for error messages.
-    pub(crate) fn timeout_secs(&self) -> f64 {
-        self.timeout.as_secs_f64()
+    /// `max-result-bytes` as a byte count (it defaults to `max-memory`).
+    pub(crate) fn result_budget(&self) -> usize {
+        usize::try_from(self.max_result_bytes.unwrap_or(self.max_memory)).unwrap_or(usize::MAX)
+    }
+
+    /// The option names accepted by [`WasmPluginConfig::set`] (not their
+    /// aliases).
+    pub fn option_names() -> impl Iterator<Item = &'static str> {
+        OPTIONS.iter().map(|(option, _)| *option)
     }
 }
-
-/// Every parameter [`WasmEndpointConfig::from_params`] understands.
-pub const KNOWN_PARAMS: &[&str] = &[
-    "timeout",
-    "max-memory",
-    "max-instances",
-    "max-module-size",
-    "allow-call",
-    "max-state-entries",
-    "max-state-key-bytes",
-    "max-state-value-bytes",
-    "max-stream-bytes",
-    "max-core-instances",
-    "max-tables",
-    "max-table-elements",
-    "isolation",
-    "recycle-after",
-    "idle-timeout",
-];
 
 pub(crate) fn invalid(name: &str, value: &str, reason: &str) -> WasmError {
     WasmError::InvalidParameter {
@@ -252,7 +247,15 @@ pub(crate) fn invalid(name: &str, value: &str, reason: &str) -> WasmError {
     }
 }
 
-fn parse_positive<T>(name: &str, value: &str) -> Result<T>
+/// Reports an error of a nested parser under the name the user wrote.
+fn rename(err: WasmError, name: &str) -> WasmError {
+    match err {
+        WasmError::InvalidParameter { value, reason, .. } => invalid(name, &value, &reason),
+        other => other,
+    }
+}
+
+fn positive<T>(name: &str, value: &str) -> Result<T>
 where
     T: std::str::FromStr + PartialEq + Default,
 {
@@ -266,16 +269,35 @@ where
     Ok(parsed)
 }
 
-fn parse_seconds(name: &str, value: &str) -> Result<Duration> {
+fn at_most(name: &str, value: &str, max: usize) -> Result<usize> {
+    let n: usize = positive(name, value)?;
+    if n > max {
+        return Err(invalid(name, value, &format!("must be at most {max}")));
+    }
+    Ok(n)
+}
+
+fn seconds(name: &str, value: &str) -> Result<Duration> {
     let secs: f64 = value
         .trim()
         .parse()
         .map_err(|_| invalid(name, value, "expected a number of seconds"))?;
-    if !secs.is_finite() || secs <= 0.0 {
-        return Err(invalid(name, value, "must be greater than zero"));
+    if !secs.is_finite() {
+        return Err(invalid(name, value, "must be a finite number of seconds"));
     }
-    if secs > 86_400.0 {
-        return Err(invalid(name, value, "must be at most 86400 seconds"));
+    if secs < MIN_SECONDS {
+        return Err(invalid(
+            name,
+            value,
+            &format!("must be at least {MIN_SECONDS} seconds"),
+        ));
+    }
+    if secs > MAX_SECONDS {
+        return Err(invalid(
+            name,
+            value,
+            &format!("must be at most {MAX_SECONDS} seconds"),
+        ));
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -284,58 +306,72 @@ fn parse_seconds(name: &str, value: &str) -> Result<Duration> {
 mod tests {
     use super::*;
 
-    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    fn options(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
     }
 
-    #[test]
-    fn defaults_without_parameters() {
-        let cfg = WasmEndpointConfig::default()
-            .from_params(&HashMap::new())
-            .unwrap();
-        assert_eq!(cfg.timeout, Duration::from_secs(30));
-        assert_eq!(cfg.max_memory, 50 * 1024 * 1024);
-        assert!(cfg.max_instances >= 4);
-        assert_eq!(cfg.call_policy, CallPolicy::Any);
+    fn with(pairs: &[(&str, &str)]) -> Result<WasmPluginConfig> {
+        WasmPluginConfig::default().with_options(&options(pairs))
     }
 
     #[test]
-    fn parses_every_known_parameter() {
-        let cfg = WasmEndpointConfig::default()
-            .from_params(&params(&[
-                ("timeout", "0.5"),
-                ("max-memory", "1048576"),
-                ("max-instances", "3"),
-                ("max-module-size", "1000"),
-                ("allow-call", "direct, log"),
-                ("max-state-entries", "7"),
-                ("max-state-key-bytes", "8"),
-                ("max-state-value-bytes", "9"),
-                ("max-stream-bytes", "10"),
-                ("isolation", "exchange"),
-                ("recycle-after", "100"),
-                ("idle-timeout", "2.5"),
-            ]))
-            .unwrap();
+    fn defaults() {
+        let cfg = with(&[]).unwrap();
+        assert_eq!(cfg.timeout, Duration::from_secs(30));
+        assert_eq!(cfg.max_memory, 50 * 1024 * 1024);
+        assert!(cfg.max_concurrent_calls >= 4);
+        assert!(cfg.call_policy.is_deny_all());
+        assert_eq!(cfg.result_budget(), 50 * 1024 * 1024);
+    }
+
+    #[test]
+    fn parses_every_option() {
+        let cfg = with(&[
+            ("timeout", "0.5"),
+            ("max-memory", "1048576"),
+            ("max-concurrent-calls", "3"),
+            ("max-module-size", "1000"),
+            ("allow-call", "direct, log"),
+            ("max-result-bytes", "4096"),
+            ("max-state-entries", "7"),
+            ("max-state-key-bytes", "8"),
+            ("max-state-value-bytes", "9"),
+            ("max-state-bytes", "99"),
+            ("max-stream-bytes", "10"),
+            ("max-core-instances", "11"),
+            ("max-tables", "12"),
+            ("max-table-elements", "13"),
+            ("isolation", "exchange"),
+            ("recycle-after", "100"),
+            ("idle-timeout", "2.5"),
+        ])
+        .unwrap();
         assert_eq!(cfg.timeout, Duration::from_millis(500));
         assert_eq!(cfg.max_memory, 1_048_576);
-        assert_eq!(cfg.max_instances, 3);
+        assert_eq!(cfg.max_concurrent_calls, 3);
         assert_eq!(cfg.max_module_size, 1000);
-        assert_eq!(
-            cfg.call_policy,
-            CallPolicy::Schemes(vec!["direct".into(), "log".into()])
-        );
+        assert_eq!(cfg.call_policy.to_string(), "direct,log");
+        assert_eq!(cfg.result_budget(), 4096);
         assert_eq!(
             (
                 cfg.max_state_entries,
                 cfg.max_state_key_bytes,
                 cfg.max_state_value_bytes,
+                cfg.max_state_bytes,
                 cfg.max_stream_bytes
             ),
-            (7, 8, 9, 10)
+            (7, 8, 9, 99, 10)
+        );
+        assert_eq!(
+            (
+                cfg.max_core_instances,
+                cfg.max_tables,
+                cfg.max_table_elements
+            ),
+            (11, 12, 13)
         );
         assert_eq!(cfg.isolation, Isolation::Exchange);
         assert_eq!(cfg.recycle_after, Some(100));
@@ -343,45 +379,71 @@ mod tests {
     }
 
     #[test]
-    fn rejects_bad_values_naming_the_parameter() {
+    fn rust_camel_names_are_aliases_with_the_same_meaning() {
+        let cfg = with(&[
+            ("timeout-secs", "5"),
+            ("max-wasm-size", "1000"),
+            ("allow-call-schemes", "direct"),
+            ("max-kv-entries", "7"),
+            ("max-key-bytes", "8"),
+            ("max-value-bytes", "9"),
+            ("max-instances", "11"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.timeout, Duration::from_secs(5));
+        assert_eq!(cfg.max_module_size, 1000);
+        assert_eq!(cfg.call_policy.to_string(), "direct");
+        assert_eq!(
+            (
+                cfg.max_state_entries,
+                cfg.max_state_key_bytes,
+                cfg.max_state_value_bytes
+            ),
+            (7, 8, 9)
+        );
+        // `max-instances` means core instances, as in rust-camel.
+        assert_eq!(cfg.max_core_instances, 11);
+        assert_eq!(
+            cfg.max_concurrent_calls,
+            WasmPluginConfig::default().max_concurrent_calls
+        );
+    }
+
+    #[test]
+    fn rejects_bad_values_naming_the_option_as_written() {
         for (name, value) in [
             ("timeout", "0"),
             ("timeout", "-1"),
             ("timeout", "abc"),
             ("timeout", "NaN"),
+            ("timeout", "inf"),
+            ("timeout", "1e-300"),
+            ("timeout-secs", "9223372036854775807"),
+            ("idle-timeout", "1e-300"),
             ("max-memory", "0"),
             ("max-memory", "lots"),
-            ("max-instances", "100000"),
+            ("max-concurrent-calls", "100000"),
+            ("max-concurrent-calls", "9223372036854775807"),
             ("allow-call", "dir ect"),
+            ("allow-call-schemes", "dir ect"),
             ("isolation", "none"),
             ("recycle-after", "0"),
-            ("idle-timeout", "0"),
         ] {
-            let err = WasmEndpointConfig::default()
-                .from_params(&params(&[(name, value)]))
-                .unwrap_err();
-            match err {
+            match with(&[(name, value)]).unwrap_err() {
                 WasmError::InvalidParameter { name: n, .. } => assert_eq!(n, name),
                 other => panic!("{name}={value}: unexpected {other:?}"),
             }
         }
+        let msg = with(&[("timeout", "inf")]).unwrap_err().to_string();
+        assert!(msg.contains("finite"), "{msg}");
+        let msg = with(&[("timeout", "1e-300")]).unwrap_err().to_string();
+        assert!(msg.contains("at least 0.001"), "{msg}");
     }
 
     #[test]
-    fn rejects_unknown_parameters() {
-        let err = WasmEndpointConfig::default()
-            .from_params(&params(&[("timout", "5")]))
-            .unwrap_err();
-        let msg = err.to_string();
+    fn rejects_unknown_options() {
+        let msg = with(&[("timout", "5")]).unwrap_err().to_string();
         assert!(msg.contains("`timout=5`"), "{msg}");
-        assert!(msg.contains("unknown parameter"), "{msg}");
-    }
-
-    #[test]
-    fn call_policy_keywords() {
-        assert!(CallPolicy::parse("*").unwrap().allows("http"));
-        assert!(!CallPolicy::parse("none").unwrap().allows("direct"));
-        let some = CallPolicy::parse("direct").unwrap();
-        assert!(some.allows("direct") && !some.allows("log"));
+        assert!(msg.contains("unknown option"), "{msg}");
     }
 }

@@ -10,6 +10,16 @@ use camel_api::{Body, Exchange, ExchangePattern, Message, Value};
 
 use crate::bindings::wit;
 use crate::host_state::CallState;
+use crate::json_budget::{self, JsonError};
+
+/// Why a guest's result could not be converted back.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ConvertError {
+    /// The result is malformed (e.g. a body that is not valid JSON).
+    Invalid(String),
+    /// Parsing its JSON values would take more than `max-result-bytes`.
+    OverBudget,
+}
 
 /// Converts a header/property value for the guest.
 pub(crate) fn value_to_wit(value: Value) -> wit::Value {
@@ -19,12 +29,16 @@ pub(crate) fn value_to_wit(value: Value) -> wit::Value {
     }
 }
 
-/// Converts a header/property value from the guest. JSON that does not parse
-/// is kept as a string rather than lost.
-pub(crate) fn value_from_wit(value: wit::Value) -> Value {
+/// Converts a header/property value from the guest, parsing JSON within
+/// `budget`. JSON that does not parse is kept as a string rather than lost.
+pub(crate) fn value_from_wit(value: wit::Value, budget: &mut usize) -> Result<Value, ConvertError> {
     match value {
-        wit::Value::Text(s) => Value::String(s),
-        wit::Value::Json(s) => serde_json::from_str(&s).unwrap_or(Value::String(s)),
+        wit::Value::Text(s) => Ok(Value::String(s)),
+        wit::Value::Json(s) => match json_budget::parse(&s, budget) {
+            Ok(value) => Ok(value),
+            Err(JsonError::Invalid(_)) => Ok(Value::String(s)),
+            Err(JsonError::OverBudget) => Err(ConvertError::OverBudget),
+        },
     }
 }
 
@@ -55,16 +69,21 @@ pub(crate) async fn body_to_wit(body: Body, max_stream_bytes: usize) -> Result<w
     })
 }
 
-/// Converts a body from the guest.
-pub(crate) fn body_from_wit(body: wit::Body) -> Result<Body, String> {
+/// Converts a body from the guest, parsing JSON within `budget`.
+pub(crate) fn body_from_wit(body: wit::Body, budget: &mut usize) -> Result<Body, ConvertError> {
     Ok(match body {
         wit::Body::Empty => Body::Empty,
         wit::Body::Text(s) => Body::Text(s),
         wit::Body::Bytes(b) => Body::Bytes(b.into()),
-        wit::Body::Json(s) => Body::Json(
-            serde_json::from_str(&s)
-                .map_err(|e| format!("the plugin returned an invalid JSON body: {e}"))?,
-        ),
+        wit::Body::Json(s) => match json_budget::parse(&s, budget) {
+            Ok(value) => Body::Json(value),
+            Err(JsonError::Invalid(e)) => {
+                return Err(ConvertError::Invalid(format!(
+                    "the plugin returned an invalid JSON body: {e}"
+                )));
+            }
+            Err(JsonError::OverBudget) => return Err(ConvertError::OverBudget),
+        },
         wit::Body::Xml(s) => Body::Xml(s),
     })
 }
@@ -81,13 +100,13 @@ async fn message_to_wit(message: Message, max_stream_bytes: usize) -> Result<wit
     })
 }
 
-fn message_from_wit(message: wit::Message) -> Result<Message, String> {
-    let mut out = Message::new(body_from_wit(message.body)?);
+fn message_from_wit(message: wit::Message, budget: &mut usize) -> Result<Message, ConvertError> {
+    let mut out = Message::new(body_from_wit(message.body, budget)?);
     out.headers = message
         .headers
         .into_iter()
-        .map(|(k, v)| (k, value_from_wit(v)))
-        .collect();
+        .map(|(k, v)| Ok((k, value_from_wit(v, budget)?)))
+        .collect::<Result<_, ConvertError>>()?;
     Ok(out)
 }
 
@@ -130,33 +149,60 @@ pub(crate) async fn exchange_to_wit(
 /// call's live map (which already holds `set-property` writes); the returned
 /// list then adds, changes and removes properties, except those written
 /// through `set-property`, whose host-side value wins.
+///
+/// JSON values are parsed within what is left of the call's
+/// `max-result-bytes` budget; on failure the exchange is left as it was.
 pub(crate) fn apply_result(
     exchange: &mut Exchange,
     result: wit::Exchange,
-    call: CallState,
-) -> Result<(), String> {
-    exchange.input = message_from_wit(result.input)?;
-    exchange.output = result.output.map(message_from_wit).transpose()?;
+    call: &mut CallState,
+) -> Result<(), ConvertError> {
+    let mut budget = call.budget;
+    let input = message_from_wit(result.input, &mut budget)?;
+    let output = result
+        .output
+        .map(|m| message_from_wit(m, &mut budget))
+        .transpose()?;
+    let returned = result
+        .properties
+        .into_iter()
+        .map(|(key, value)| Ok((key, value_from_wit(value, &mut budget)?)))
+        .collect::<Result<Vec<_>, ConvertError>>()?;
+    exchange.input = input;
+    exchange.output = output;
     exchange.pattern = match result.pattern {
         wit::Pattern::InOut => ExchangePattern::InOut,
         wit::Pattern::InOnly => ExchangePattern::InOnly,
     };
-    exchange.properties = merge_properties(call.properties, &call.written, result.properties);
+    exchange.properties = merge_properties(
+        std::mem::take(&mut call.properties),
+        &call.written,
+        returned,
+    );
     Ok(())
 }
 
 /// Puts the messages of a WIT exchange (as sent to the guest) back into
 /// `exchange`, e.g. after a failed call.
-pub(crate) fn restore_messages(exchange: &mut Exchange, sent: wit::Exchange) -> Result<(), String> {
-    exchange.input = message_from_wit(sent.input)?;
-    exchange.output = sent.output.map(message_from_wit).transpose()?;
+pub(crate) fn restore_messages(
+    exchange: &mut Exchange,
+    sent: wit::Exchange,
+) -> Result<(), ConvertError> {
+    // The host's own data: no budget.
+    let mut unlimited = usize::MAX;
+    let budget = &mut unlimited;
+    exchange.input = message_from_wit(sent.input, budget)?;
+    exchange.output = sent
+        .output
+        .map(|m| message_from_wit(m, budget))
+        .transpose()?;
     Ok(())
 }
 
 fn merge_properties(
     mut live: HashMap<String, Value>,
     written: &HashSet<String>,
-    returned: Vec<(String, wit::Value)>,
+    returned: Vec<(String, Value)>,
 ) -> HashMap<String, Value> {
     let mut seen = HashSet::with_capacity(returned.len());
     for (key, value) in returned {
@@ -164,7 +210,6 @@ fn merge_properties(
             seen.insert(key);
             continue;
         }
-        let value = value_from_wit(value);
         if live.get(&key) != Some(&value) {
             live.insert(key.clone(), value);
         }
@@ -179,6 +224,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn unlimited() -> usize {
+        usize::MAX
+    }
+
     #[test]
     fn values_round_trip() {
         for v in [
@@ -189,11 +238,14 @@ mod tests {
             json!(null),
             json!({"a": [1, 2]}),
         ] {
-            assert_eq!(value_from_wit(value_to_wit(v.clone())), v);
+            assert_eq!(
+                value_from_wit(value_to_wit(v.clone()), &mut unlimited()).unwrap(),
+                v
+            );
         }
         // A string that looks like JSON stays a string.
         assert_eq!(
-            value_from_wit(value_to_wit(json!("42"))),
+            value_from_wit(value_to_wit(json!("42")), &mut unlimited()).unwrap(),
             Value::String("42".into())
         );
     }
@@ -207,15 +259,35 @@ mod tests {
             Body::Json(json!({"k": [1, "two"]})),
             Body::Xml("<a/>".into()),
         ] {
-            let back = body_from_wit(body_to_wit(body.clone(), 1024).await.unwrap()).unwrap();
+            let back = body_from_wit(
+                body_to_wit(body.clone(), 1024).await.unwrap(),
+                &mut unlimited(),
+            )
+            .unwrap();
             assert_eq!(format!("{back:?}"), format!("{body:?}"));
         }
     }
 
     #[test]
     fn invalid_json_body_from_guest_is_an_error() {
-        let err = body_from_wit(wit::Body::Json("{nope".into())).unwrap_err();
-        assert!(err.contains("invalid JSON body"), "{err}");
+        match body_from_wit(wit::Body::Json("{nope".into()), &mut unlimited()).unwrap_err() {
+            ConvertError::Invalid(err) => assert!(err.contains("invalid JSON body"), "{err}"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_from_the_guest_is_parsed_within_the_budget() {
+        let doc = format!("[{}0]", "0,".repeat(10_000));
+        let mut budget = 64 * 1024;
+        assert_eq!(
+            body_from_wit(wit::Body::Json(doc.clone()), &mut budget).unwrap_err(),
+            ConvertError::OverBudget
+        );
+        assert_eq!(
+            value_from_wit(wit::Value::Json(doc), &mut budget).unwrap_err(),
+            ConvertError::OverBudget
+        );
     }
 
     #[test]
@@ -229,11 +301,11 @@ mod tests {
         .into();
         let written: HashSet<String> = ["host".to_string()].into();
         let returned = vec![
-            ("keep".to_string(), wit::Value::Text("k".into())),
-            ("change".to_string(), wit::Value::Json("2".into())),
-            ("new".to_string(), wit::Value::Text("n".into())),
+            ("keep".to_string(), json!("k")),
+            ("change".to_string(), json!(2)),
+            ("new".to_string(), json!("n")),
             // The guest's stale snapshot does not override a host write.
-            ("host".to_string(), wit::Value::Text("stale".into())),
+            ("host".to_string(), json!("stale")),
         ];
         let merged = merge_properties(live, &written, returned);
         assert_eq!(merged["keep"], json!("k"));

@@ -1,122 +1,221 @@
-//! Crash-loop protection for one endpoint or bean entry.
+//! Crash-loop protection for one endpoint or bean entry: a circuit breaker.
 //!
 //! Every instance-breaking failure (trap, timeout, out of memory, panic,
 //! failed `init`) counts; a success resets the count. After
-//! [`CRASH_LOOP_THRESHOLD`] failures in a row the endpoint stops creating
-//! instances and fails exchanges at once with `Unhealthy`, for a back-off
-//! that doubles on every relapse (1 s up to 30 s). When it has passed, the
-//! next exchange is let through as a probe: a success closes the guard.
+//! [`THRESHOLD`] failures in a row the breaker opens: exchanges fail at once
+//! with `Unhealthy` and no instance is made. When the back-off has passed,
+//! exactly one exchange is let through as a probe (half-open); the others
+//! keep failing fast until it ends. A successful probe closes the breaker;
+//! a failed one reopens it with twice the back-off (1 s up to 30 s).
+//! Failures of calls that were already running when the breaker opened do
+//! not lengthen the back-off.
+//!
+//! Time is passed in by the caller, so the state machine is exact to test.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::error::WasmError;
+use crate::guest_text;
 
-/// Consecutive failures that open the guard.
-pub const CRASH_LOOP_THRESHOLD: u32 = 5;
-/// First back-off once the guard opens.
-pub const CRASH_LOOP_INITIAL_BACKOFF: Duration = Duration::from_secs(1);
+/// Consecutive failures that open the breaker.
+pub(crate) const THRESHOLD: u32 = 5;
+/// First back-off once the breaker opens.
+pub(crate) const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
 /// Longest back-off.
-pub const CRASH_LOOP_MAX_BACKOFF: Duration = Duration::from_secs(30);
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// Health of an endpoint as the guard sees it.
+/// Health of an endpoint as the breaker sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum GuardStatus {
     /// Serving; `failures` in a row so far.
     Serving { failures: u32 },
-    /// Refusing exchanges until the back-off has passed.
+    /// Refusing exchanges (open, or half-open with a probe running).
     Open { reason: String },
 }
 
+/// Whether an admitted call is an ordinary one or the half-open probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// The breaker is closed.
+    Normal,
+    /// The breaker is half-open and this call decides it.
+    Probe,
+}
+
 #[derive(Debug)]
-struct OpenState {
-    until: Option<Instant>,
+enum State {
+    Closed,
+    Open { until: Instant },
+    HalfOpen,
+}
+
+#[derive(Debug)]
+struct Breaker {
+    state: State,
+    /// The back-off the next opening (after a failed probe) starts from.
     backoff: Duration,
     last_error: String,
 }
 
-/// Counts failures in a row; cheap on the success path (one atomic load).
+/// Counts failures in a row; on the success path it costs one atomic load
+/// per admission and one per outcome.
 #[derive(Debug)]
 pub(crate) struct CrashGuard {
     failures: AtomicU32,
-    open: Mutex<OpenState>,
+    /// True unless the breaker is closed.
+    tripped: AtomicBool,
+    breaker: Mutex<Breaker>,
 }
 
 impl CrashGuard {
     pub(crate) fn new() -> Self {
         CrashGuard {
             failures: AtomicU32::new(0),
-            open: Mutex::new(OpenState {
-                until: None,
-                backoff: CRASH_LOOP_INITIAL_BACKOFF,
+            tripped: AtomicBool::new(false),
+            breaker: Mutex::new(Breaker {
+                state: State::Closed,
+                backoff: INITIAL_BACKOFF,
                 last_error: String::new(),
             }),
         }
     }
 
-    /// Whether an exchange may run now.
-    pub(crate) fn admit(&self, plugin: &str) -> Result<(), WasmError> {
-        if self.failures.load(Ordering::Acquire) < CRASH_LOOP_THRESHOLD {
-            return Ok(());
+    fn lock(&self) -> std::sync::MutexGuard<'_, Breaker> {
+        self.breaker.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether a call may run at `now`, and as what.
+    pub(crate) fn admit(&self, plugin: &str, now: Instant) -> Result<Admission, WasmError> {
+        if !self.tripped.load(Ordering::Acquire) {
+            return Ok(Admission::Normal);
         }
-        let state = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        match state.until {
-            Some(until) if Instant::now() < until => Err(WasmError::Unhealthy {
-                plugin: plugin.to_string(),
-                reason: format!(
-                    "crash loop: {} failures in a row (last: {}); next attempt in {} ms",
-                    self.failures.load(Ordering::Acquire),
-                    state.last_error,
-                    until.saturating_duration_since(Instant::now()).as_millis()
+        let mut breaker = self.lock();
+        match breaker.state {
+            State::Closed => Ok(Admission::Normal),
+            State::Open { until } if now >= until => {
+                breaker.state = State::HalfOpen;
+                Ok(Admission::Probe)
+            }
+            State::Open { until } => Err(self.refusal(
+                plugin,
+                &breaker,
+                &format!(
+                    "next attempt in {} ms",
+                    until.saturating_duration_since(now).as_millis()
                 ),
-            }),
-            // Back-off over: let this one through as a probe.
-            _ => Ok(()),
+            )),
+            State::HalfOpen => Err(self.refusal(plugin, &breaker, "a probe call is running")),
         }
     }
 
-    pub(crate) fn record_success(&self) {
+    fn refusal(&self, plugin: &str, breaker: &Breaker, when: &str) -> WasmError {
+        WasmError::Unhealthy {
+            plugin: plugin.to_string(),
+            reason: format!(
+                "crash loop: {} failures in a row (last: {}); {when}",
+                self.failures.load(Ordering::Acquire),
+                breaker.last_error
+            ),
+        }
+    }
+
+    /// A call admitted as `admission` succeeded.
+    pub(crate) fn record_success(&self, admission: Admission) {
         if self.failures.load(Ordering::Acquire) != 0 {
             self.failures.store(0, Ordering::Release);
-            let mut state = self.open.lock().unwrap_or_else(|p| p.into_inner());
-            if state.until.take().is_some() {
-                tracing::info!("wasm plugin recovered from a crash loop");
-            }
-            state.backoff = CRASH_LOOP_INITIAL_BACKOFF;
+        }
+        if admission == Admission::Probe {
+            let mut breaker = self.lock();
+            breaker.state = State::Closed;
+            breaker.backoff = INITIAL_BACKOFF;
+            self.tripped.store(false, Ordering::Release);
+            tracing::info!("wasm plugin recovered from a crash loop");
         }
     }
 
-    /// Counts `err` if it broke an instance.
-    pub(crate) fn record_failure(&self, plugin: &str, err: &WasmError) {
+    /// A call admitted as `admission` failed with `err` at `now`.
+    pub(crate) fn record_failure(
+        &self,
+        plugin: &str,
+        admission: Admission,
+        err: &WasmError,
+        now: Instant,
+    ) {
         if !breaks_instances(err) {
+            // Not the plugin's fault: a probe that ends this way decides
+            // nothing, so let the next call probe again.
+            if admission == Admission::Probe {
+                self.abandon_probe(now);
+            }
             return;
         }
-        let failures = self.failures.fetch_add(1, Ordering::AcqRel) + 1;
-        if failures < CRASH_LOOP_THRESHOLD {
+        let failures = self
+            .failures
+            .fetch_add(1, Ordering::AcqRel)
+            .saturating_add(1);
+        if admission == Admission::Probe {
+            let mut breaker = self.lock();
+            breaker.backoff = (breaker.backoff * 2).min(MAX_BACKOFF);
+            let backoff = breaker.backoff;
+            breaker.state = State::Open {
+                until: now + backoff,
+            };
+            breaker.last_error = guest_text::summary(&err.to_string());
+            tracing::warn!(
+                plugin,
+                failures,
+                backoff_ms = backoff.as_millis() as u64,
+                error = %breaker.last_error,
+                "wasm plugin probe failed; pausing it again"
+            );
             return;
         }
-        let mut state = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        state.last_error = err.to_string();
-        let backoff = state.backoff;
-        state.until = Some(Instant::now() + backoff);
-        state.backoff = (backoff * 2).min(CRASH_LOOP_MAX_BACKOFF);
-        tracing::warn!(
-            plugin,
-            failures,
-            backoff_ms = backoff.as_millis() as u64,
-            error = %err,
-            "wasm plugin keeps failing; pausing it"
-        );
+        if failures < THRESHOLD || self.tripped.load(Ordering::Acquire) {
+            return;
+        }
+        let mut breaker = self.lock();
+        if matches!(breaker.state, State::Closed) {
+            let backoff = breaker.backoff;
+            breaker.state = State::Open {
+                until: now + backoff,
+            };
+            breaker.last_error = guest_text::summary(&err.to_string());
+            self.tripped.store(true, Ordering::Release);
+            tracing::warn!(
+                plugin,
+                failures,
+                backoff_ms = backoff.as_millis() as u64,
+                error = %breaker.last_error,
+                "wasm plugin keeps failing; pausing it"
+            );
+        }
     }
 
-    pub(crate) fn status(&self) -> GuardStatus {
+    /// The probe ended without an outcome (cancelled, or refused for a
+    /// reason that is not the plugin's): the next call may probe at once.
+    pub(crate) fn abandon_probe(&self, now: Instant) {
+        let mut breaker = self.lock();
+        if matches!(breaker.state, State::HalfOpen) {
+            breaker.state = State::Open { until: now };
+        }
+    }
+
+    pub(crate) fn status(&self, now: Instant) -> GuardStatus {
         let failures = self.failures.load(Ordering::Acquire);
-        if failures >= CRASH_LOOP_THRESHOLD {
-            let state = self.open.lock().unwrap_or_else(|p| p.into_inner());
-            if state.until.is_some_and(|until| Instant::now() < until) {
+        if self.tripped.load(Ordering::Acquire) {
+            let breaker = self.lock();
+            let open = match breaker.state {
+                State::Closed => false,
+                State::Open { until } => now < until,
+                State::HalfOpen => true,
+            };
+            if open {
                 return GuardStatus::Open {
-                    reason: format!("{failures} failures in a row; last: {}", state.last_error),
+                    reason: format!("{failures} failures in a row; last: {}", breaker.last_error),
                 };
             }
         }
@@ -125,7 +224,7 @@ impl CrashGuard {
 }
 
 /// Failures after which the instance is gone (as opposed to an error the
-/// guest returned, or a bad input).
+/// guest returned, a bad input, or a host that is out of capacity).
 fn breaks_instances(err: &WasmError) -> bool {
     matches!(
         err,
@@ -133,7 +232,8 @@ fn breaks_instances(err: &WasmError) -> bool {
             | WasmError::OutOfMemory { .. }
             | WasmError::Trap { .. }
             | WasmError::GuestPanic { .. }
-            | WasmError::Unhealthy { .. }
+            | WasmError::ResourceLimit { .. }
+            | WasmError::Init { .. }
             | WasmError::Instantiate { .. }
             | WasmError::Host { .. }
     )
@@ -150,50 +250,128 @@ mod tests {
         }
     }
 
-    #[test]
-    fn opens_after_the_threshold_and_resets_on_success() {
-        let guard = CrashGuard::new();
-        for _ in 0..CRASH_LOOP_THRESHOLD - 1 {
-            guard.record_failure("p", &trap());
-            assert!(guard.admit("p").is_ok());
+    fn open(guard: &CrashGuard, now: Instant) {
+        for _ in 0..THRESHOLD {
+            let admission = guard.admit("p", now).unwrap();
+            guard.record_failure("p", admission, &trap(), now);
         }
-        guard.record_failure("p", &trap());
-        let err = guard.admit("p").unwrap_err();
-        assert!(err.to_string().contains("crash loop"), "{err}");
-        assert!(matches!(guard.status(), GuardStatus::Open { .. }));
+    }
 
-        // Pretend the back-off passed: the probe is admitted, a success closes.
-        guard.open.lock().unwrap().until = Some(Instant::now());
-        assert!(guard.admit("p").is_ok());
-        guard.record_success();
-        assert_eq!(guard.status(), GuardStatus::Serving { failures: 0 });
+    #[test]
+    fn opens_after_the_threshold_and_a_probe_closes_it() {
+        let t0 = Instant::now();
+        let guard = CrashGuard::new();
+        for _ in 0..THRESHOLD - 1 {
+            guard.record_failure("p", Admission::Normal, &trap(), t0);
+            assert_eq!(guard.admit("p", t0).unwrap(), Admission::Normal);
+        }
+        guard.record_failure("p", Admission::Normal, &trap(), t0);
+        let err = guard.admit("p", t0).unwrap_err();
+        assert!(err.to_string().contains("crash loop"), "{err}");
+        assert!(matches!(guard.status(t0), GuardStatus::Open { .. }));
+
+        let later = t0 + INITIAL_BACKOFF;
+        assert!(guard.admit("p", later - Duration::from_millis(1)).is_err());
+        assert_eq!(guard.admit("p", later).unwrap(), Admission::Probe);
+        guard.record_success(Admission::Probe);
+        assert_eq!(guard.status(later), GuardStatus::Serving { failures: 0 });
+        assert_eq!(guard.admit("p", later).unwrap(), Admission::Normal);
+    }
+
+    #[test]
+    fn only_one_probe_while_half_open() {
+        let t0 = Instant::now();
+        let guard = CrashGuard::new();
+        open(&guard, t0);
+        let later = t0 + INITIAL_BACKOFF;
+        assert_eq!(guard.admit("p", later).unwrap(), Admission::Probe);
+        for _ in 0..10 {
+            let err = guard.admit("p", later).unwrap_err();
+            assert!(err.to_string().contains("probe"), "{err}");
+        }
+        assert!(matches!(guard.status(later), GuardStatus::Open { .. }));
+    }
+
+    #[test]
+    fn a_failed_probe_doubles_the_back_off_a_burst_does_not() {
+        let t0 = Instant::now();
+        let guard = CrashGuard::new();
+        open(&guard, t0);
+        // A burst of failures from calls that were already running.
+        for _ in 0..20 {
+            guard.record_failure("p", Admission::Normal, &trap(), t0);
+        }
+        let t1 = t0 + INITIAL_BACKOFF;
+        assert_eq!(guard.admit("p", t1).unwrap(), Admission::Probe);
+        guard.record_failure("p", Admission::Probe, &trap(), t1);
+        // Reopened for 2 s, not 30 s.
+        assert!(guard.admit("p", t1 + Duration::from_millis(1999)).is_err());
+        let t2 = t1 + 2 * INITIAL_BACKOFF;
+        assert_eq!(guard.admit("p", t2).unwrap(), Admission::Probe);
+        guard.record_failure("p", Admission::Probe, &trap(), t2);
+        assert!(guard.admit("p", t2 + Duration::from_millis(3999)).is_err());
         assert_eq!(
-            guard.open.lock().unwrap().backoff,
-            CRASH_LOOP_INITIAL_BACKOFF
+            guard.admit("p", t2 + 4 * INITIAL_BACKOFF).unwrap(),
+            Admission::Probe
         );
     }
 
     #[test]
-    fn guest_errors_do_not_count() {
+    fn back_off_is_capped() {
+        let mut now = Instant::now();
+        let guard = CrashGuard::new();
+        open(&guard, now);
+        for _ in 0..10 {
+            now += MAX_BACKOFF;
+            assert_eq!(guard.admit("p", now).unwrap(), Admission::Probe);
+            guard.record_failure("p", Admission::Probe, &trap(), now);
+        }
+        assert!(
+            guard
+                .admit("p", now + MAX_BACKOFF - Duration::from_millis(1))
+                .is_err()
+        );
+        assert_eq!(
+            guard.admit("p", now + MAX_BACKOFF).unwrap(),
+            Admission::Probe
+        );
+    }
+
+    #[test]
+    fn an_abandoned_probe_lets_the_next_call_probe() {
+        let t0 = Instant::now();
+        let guard = CrashGuard::new();
+        open(&guard, t0);
+        let t1 = t0 + INITIAL_BACKOFF;
+        assert_eq!(guard.admit("p", t1).unwrap(), Admission::Probe);
+        guard.abandon_probe(t1);
+        assert_eq!(guard.admit("p", t1).unwrap(), Admission::Probe);
+    }
+
+    #[test]
+    fn guest_errors_and_capacity_do_not_count() {
+        let now = Instant::now();
         let guard = CrashGuard::new();
         for _ in 0..10 {
             guard.record_failure(
                 "p",
+                Admission::Normal,
                 &WasmError::Guest {
                     plugin: "p".into(),
                     error: crate::GuestError::Failed("no".into()),
                 },
+                now,
+            );
+            guard.record_failure(
+                "p",
+                Admission::Normal,
+                &WasmError::Busy {
+                    plugin: "p".into(),
+                    reason: "pool full".into(),
+                },
+                now,
             );
         }
-        assert!(guard.admit("p").is_ok());
-    }
-
-    #[test]
-    fn back_off_doubles_up_to_the_cap() {
-        let guard = CrashGuard::new();
-        for _ in 0..(CRASH_LOOP_THRESHOLD + 10) {
-            guard.record_failure("p", &trap());
-        }
-        assert_eq!(guard.open.lock().unwrap().backoff, CRASH_LOOP_MAX_BACKOFF);
+        assert_eq!(guard.admit("p", now).unwrap(), Admission::Normal);
     }
 }

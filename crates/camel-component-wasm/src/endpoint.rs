@@ -5,7 +5,7 @@ use std::sync::Arc;
 use camel_api::{BoxProcessor, CamelError};
 use camel_component_api::{Consumer, Endpoint, ProducerContext, RuntimeObservability};
 
-use crate::config::WasmEndpointConfig;
+use crate::config::WasmPluginConfig;
 use crate::instance_pool::InstancePool;
 use crate::producer::WasmProducer;
 use crate::world::ProcessorWorld;
@@ -29,16 +29,20 @@ impl std::fmt::Debug for WasmEndpoint {
 }
 
 impl WasmEndpoint {
-    pub(crate) fn new(uri: String, pool: InstancePool<ProcessorWorld>) -> Self {
-        WasmEndpoint {
-            uri,
-            pool: Arc::new(pool),
-        }
+    pub(crate) fn new(uri: String, pool: Arc<InstancePool<ProcessorWorld>>) -> Self {
+        WasmEndpoint { uri, pool }
     }
 
     /// The endpoint's effective configuration.
-    pub fn config(&self) -> &WasmEndpointConfig {
+    pub fn config(&self) -> &WasmPluginConfig {
         &self.pool.plugin.config
+    }
+
+    /// Idle instances the endpoint keeps ready (for tests of pooling).
+    #[cfg(feature = "test-support")]
+    #[doc(hidden)]
+    pub fn idle_instances(&self) -> usize {
+        self.pool.idle_count()
     }
 
     /// A producer for this endpoint (what route steps call).

@@ -86,13 +86,16 @@ pub enum WasmError {
         source: Option<BoxError>,
     },
 
-    /// The component does not implement the expected world.
-    #[error("{} does not implement the camel:wasm `{world}` world", path.display())]
+    /// The component does not fit the expected world: it imports something
+    /// the host does not provide, or its exports are not the world's.
+    #[error("{} cannot be used as a camel:wasm `{world}`: {reason}", path.display())]
     WrongWorld {
         /// The resolved path.
         path: PathBuf,
         /// The world that was expected (`processor` or `bean`).
         world: &'static str,
+        /// What is wrong and what to do about it.
+        reason: String,
         /// The linker's explanation (missing export, unknown import, ...).
         #[source]
         source: BoxError,
@@ -108,13 +111,51 @@ pub enum WasmError {
         source: BoxError,
     },
 
-    /// The plugin cannot serve: its `init` failed.
+    /// A new instance could not be made ready: the guest's `init` returned
+    /// an error, or trapped, timed out, ran out of memory or panicked while
+    /// running (`source` says which).
+    #[error("plugin `{plugin}`: `init` failed")]
+    Init {
+        /// The plugin name.
+        plugin: String,
+        /// What went wrong inside `init`: a [`WasmError::Guest`] for an
+        /// error it returned, else the trap's variant.
+        #[source]
+        source: Box<WasmError>,
+    },
+
+    /// The plugin is not serving: its crash-loop breaker is open (see the
+    /// README's "Limits and recovery").
     #[error("plugin `{plugin}` is unhealthy: {reason}")]
     Unhealthy {
         /// The plugin name.
         plugin: String,
-        /// Why (e.g. the message `init` returned).
+        /// Why, with the last failure and when the next attempt is made.
         reason: String,
+    },
+
+    /// No instance could be had in time: every instance of the endpoint was
+    /// busy for the whole `timeout`, or the runtime's instance pool is full.
+    /// Not the plugin's fault; it does not count towards the crash-loop
+    /// breaker.
+    #[error("plugin `{plugin}` is busy: {reason}")]
+    Busy {
+        /// The plugin name.
+        plugin: String,
+        /// What was exhausted.
+        reason: String,
+    },
+
+    /// The guest exceeded a limit the host enforces on what crosses the
+    /// boundary (for example `max-result-bytes`).
+    #[error("plugin `{plugin}` exceeded `{limit}`: {detail}")]
+    ResourceLimit {
+        /// The plugin name.
+        plugin: String,
+        /// The option that sets the limit.
+        limit: &'static str,
+        /// What the guest did.
+        detail: String,
     },
 
     /// The guest returned an error from its export (a business failure).
@@ -191,11 +232,22 @@ pub enum WasmError {
         source: Box<WasmError>,
     },
 
-    /// An unexpected failure inside the host.
+    /// An unexpected failure inside the host while serving a plugin.
     #[error("plugin `{plugin}`: host error")]
     Host {
         /// The plugin name.
         plugin: String,
+        /// The cause.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The runtime itself could not be set up (engine, compile cache,
+    /// linker, epoch ticker); no plugin is involved.
+    #[error("wasm runtime: {operation} failed")]
+    Runtime {
+        /// What the runtime was doing.
+        operation: &'static str,
         /// The cause.
         #[source]
         source: BoxError,
@@ -207,7 +259,10 @@ impl WasmError {
     pub fn plugin(&self) -> Option<&str> {
         match self {
             WasmError::Instantiate { plugin, .. }
+            | WasmError::Init { plugin, .. }
             | WasmError::Unhealthy { plugin, .. }
+            | WasmError::Busy { plugin, .. }
+            | WasmError::ResourceLimit { plugin, .. }
             | WasmError::Guest { plugin, .. }
             | WasmError::Timeout { plugin, .. }
             | WasmError::OutOfMemory { plugin, .. }
@@ -339,7 +394,8 @@ impl From<WasmError> for CamelError {
                 error: GuestError::Io(_),
                 ..
             } => CamelError::Io(err.to_string()),
-            other => CamelError::ProcessorErrorWithSource(other.to_string(), Arc::new(other)),
+            WasmError::Runtime { .. } => CamelError::Config(error_chain(&err)),
+            other => CamelError::ProcessorErrorWithSource(error_chain(&other), Arc::new(other)),
         }
     }
 }

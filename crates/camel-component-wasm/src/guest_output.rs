@@ -9,6 +9,8 @@ use bytes::Bytes;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
+use crate::guest_text;
+
 /// Bytes of guest output logged per call; the rest is counted and dropped.
 const MAX_LOGGED_BYTES_PER_CALL: usize = 64 * 1024;
 /// Longest line kept; longer lines are cut.
@@ -170,6 +172,8 @@ impl Capture {
             return;
         }
         self.logged += line.len();
+        // A guest must not be able to forge log lines or terminal escapes.
+        let line = guest_text::sanitize(line, MAX_LINE_BYTES);
         tracing::info!(
             target: "camel_wasm::guest",
             plugin = %self.plugin,

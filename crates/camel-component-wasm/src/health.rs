@@ -27,7 +27,7 @@ impl AsyncHealthCheck for PluginHealthCheck {
     }
 
     async fn check(&self) -> CheckResult {
-        match self.guard.status() {
+        match self.guard.status(tokio::time::Instant::now()) {
             GuardStatus::Serving { failures: 0 } => CheckResult::healthy(&self.name),
             GuardStatus::Serving { failures } => CheckResult::degraded(
                 &self.name,

@@ -3,11 +3,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Instant;
 
 use camel_api::Value;
+use tokio::time::Instant;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
+use wasmtime_wasi::random::WasiRandomCtx;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::guest_output::GuestOutput;
@@ -23,11 +24,10 @@ const MAX_MEMORIES: usize = 16;
 /// properties (copied in before the call and merged back after it), the
 /// call chain used by the recursion guard, the deadline, the handle to the
 /// endpoint's state store, the memory limiter and the (empty) WASI context.
-/// Embedders never build one; it is public so that the type can appear in
-/// documentation of the runtime.
-pub struct WasmHostState {
+pub(crate) struct WasmHostState {
     wasi: WasiCtx,
     table: ResourceTable,
+    pub(crate) random: WasiRandomCtx,
     pub(crate) limits: GuestLimits,
     pub(crate) plugin: Arc<PluginContext>,
     pub(crate) output: GuestOutput,
@@ -55,11 +55,18 @@ impl WasmHostState {
         WasmHostState {
             wasi,
             table: ResourceTable::new(),
+            random: WasiRandomCtx::default(),
             limits: GuestLimits::new(&plugin.config),
             plugin,
             output,
             call: CallState::new(Instant::now()),
         }
+    }
+}
+
+impl wasmtime_wasi_io::IoView for WasmHostState {
+    fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
     }
 }
 
@@ -83,6 +90,10 @@ pub(crate) struct CallState {
     pub(crate) written: HashSet<String>,
     /// Plugins already running on this call chain (for the recursion guard).
     pub(crate) chain: Arc<[Arc<str>]>,
+    /// Bytes the host may still materialise for this call
+    /// (`max-result-bytes`): `set-property` writes and, after the call, the
+    /// values parsed from the result.
+    pub(crate) budget: usize,
 }
 
 impl CallState {
@@ -93,6 +104,16 @@ impl CallState {
             properties: HashMap::new(),
             written: HashSet::new(),
             chain: empty_chain(),
+            budget: 0,
+        }
+    }
+
+    /// The host state for one exchange (the pool sets deadline and budget).
+    pub(crate) fn for_exchange(properties: HashMap<String, Value>, chain: Arc<[Arc<str>]>) -> Self {
+        CallState {
+            properties,
+            chain,
+            ..CallState::new(Instant::now())
         }
     }
 }
@@ -104,50 +125,104 @@ pub(crate) fn empty_chain() -> Arc<[Arc<str>]> {
     EMPTY.get_or_init(|| Arc::from(Vec::new())).clone()
 }
 
-/// The store's resource limiter: memory, tables and instances.
+/// Bytes a table element is charged against `max-memory` (a pointer).
+const TABLE_ELEMENT_BYTES: usize = 8;
+
+/// Which limit refused a growth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tripped {
+    /// Memories and tables together would exceed `max-memory`.
+    Memory,
+    /// One table would exceed `max-table-elements`.
+    TableElements,
+}
+
+/// The store's resource limiter.
+///
+/// Every linear memory and every table of the instance is charged to one
+/// budget, `max-memory` (tables at 8 bytes an element), so a component
+/// cannot multiply its allowance by declaring many memories or tables.
+/// Memories and tables never shrink, and a store holds one plugin instance,
+/// so the charge only grows for the instance's lifetime.
 #[derive(Debug)]
 pub(crate) struct GuestLimits {
     max_memory: usize,
     max_instances: usize,
     max_tables: usize,
     max_table_elements: usize,
-    /// Set when the guest asked for more memory than allowed during this call.
-    pub(crate) memory_exhausted: bool,
+    /// Bytes charged so far (memories plus table elements).
+    charged: usize,
+    /// The largest total a refused growth asked for.
+    refused_at: usize,
+    /// The limit that refused a growth during this call, if any.
+    tripped: Option<Tripped>,
 }
 
 impl GuestLimits {
-    fn new(config: &crate::config::WasmEndpointConfig) -> Self {
+    fn new(config: &crate::config::WasmPluginConfig) -> Self {
         GuestLimits {
             max_memory: usize::try_from(config.max_memory).unwrap_or(usize::MAX),
             max_instances: config.max_core_instances,
             max_tables: config.max_tables,
             max_table_elements: config.max_table_elements,
-            memory_exhausted: false,
+            charged: 0,
+            refused_at: 0,
+            tripped: None,
         }
+    }
+
+    /// Forgets a refusal from an earlier call.
+    pub(crate) fn begin_call(&mut self) {
+        self.tripped = None;
+    }
+
+    /// The limit that refused a growth, and the total bytes asked for.
+    pub(crate) fn tripped(&self) -> Option<(Tripped, usize)> {
+        self.tripped.map(|t| (t, self.refused_at))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn exhaust_for_test(&mut self) {
+        self.tripped = Some(Tripped::Memory);
+    }
+
+    fn charge(&mut self, current: usize, desired: usize) -> bool {
+        let total = self.charged.saturating_add(desired.saturating_sub(current));
+        if total > self.max_memory {
+            self.tripped = Some(Tripped::Memory);
+            self.refused_at = self.refused_at.max(total);
+            return false;
+        }
+        self.charged = total;
+        true
     }
 }
 
 impl ResourceLimiter for GuestLimits {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.max_memory {
-            self.memory_exhausted = true;
-            return Ok(false);
-        }
-        Ok(true)
+        Ok(self.charge(current, desired))
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= self.max_table_elements)
+        if desired > self.max_table_elements {
+            self.tripped = Some(Tripped::TableElements);
+            self.refused_at = self.refused_at.max(desired);
+            return Ok(false);
+        }
+        Ok(self.charge(
+            current.saturating_mul(TABLE_ELEMENT_BYTES),
+            desired.saturating_mul(TABLE_ELEMENT_BYTES),
+        ))
     }
 
     fn instances(&self) -> usize {
@@ -160,5 +235,43 @@ impl ResourceLimiter for GuestLimits {
 
     fn memories(&self) -> usize {
         MAX_MEMORIES
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::WasmPluginConfig;
+
+    fn limits(max_memory: u64, max_table_elements: usize) -> GuestLimits {
+        GuestLimits::new(&WasmPluginConfig {
+            max_memory,
+            max_table_elements,
+            ..WasmPluginConfig::default()
+        })
+    }
+
+    #[test]
+    fn all_memories_share_one_budget() {
+        let mut l = limits(1000, 100);
+        assert!(l.memory_growing(0, 600, None).unwrap());
+        // A second memory cannot take another full allowance.
+        assert!(!l.memory_growing(0, 600, None).unwrap());
+        assert_eq!(l.tripped(), Some((Tripped::Memory, 1200)));
+        l.begin_call();
+        assert!(l.memory_growing(600, 1000, None).unwrap());
+        assert!(!l.memory_growing(1000, 1001, None).unwrap());
+    }
+
+    #[test]
+    fn tables_are_charged_to_the_memory_budget() {
+        let mut l = limits(1000, 1000);
+        assert!(l.memory_growing(0, 500, None).unwrap());
+        assert!(l.table_growing(0, 60, None).unwrap()); // 480 bytes
+        assert!(!l.table_growing(0, 10, None).unwrap()); // 80 more: over
+        assert_eq!(l.tripped().map(|t| t.0), Some(Tripped::Memory));
+        l.begin_call();
+        assert!(!l.table_growing(0, 1001, None).unwrap());
+        assert_eq!(l.tripped().map(|t| t.0), Some(Tripped::TableElements));
     }
 }

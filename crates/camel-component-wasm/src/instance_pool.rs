@@ -1,32 +1,59 @@
-//! Per-endpoint pool of ready instances.
+//! Per-endpoint pool of ready instances, and the one protocol every guest
+//! call follows.
 //!
-//! An exchange takes an idle instance (or makes one from the `InstancePre`),
-//! runs on it, and gives it back. Instances that trapped, timed out or were
-//! abandoned mid-call are dropped instead, so the next exchange gets a fresh
-//! one. The pool's lock guards only a `Vec` push/pop; guest code never runs
-//! under it, and a semaphore bounds how many instances run at once.
+//! A call takes a permit (bounded wait), asks the crash-loop breaker, takes
+//! an idle instance (or makes one from the `InstancePre` and runs `init`),
+//! sets the per-call host state, runs the export under the call's deadline,
+//! and gives the instance back. An instance that trapped, timed out or was
+//! abandoned mid-call is dropped instead, so the next call gets a fresh one.
+//! The pool's lock guards only a `Vec` push/pop; guest code never runs under
+//! it, and a semaphore bounds how many instances run at once.
+//!
+//! Every guest entry (instantiate + `init`, and each export call) is bounded
+//! twice: by an epoch deadline, which stops a guest that computes, and by a
+//! wall-clock timer around the call's future, which stops a guest blocked in
+//! a host call (a WASI sleep, say).
 
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::future::Future;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
-use camel_api::Value;
-use std::collections::HashMap;
 use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::time::Instant;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::config::Isolation;
-use crate::crash_guard::CrashGuard;
-use crate::error::{Result, TrapReason, WasmError};
+use crate::crash_guard::{Admission, CrashGuard};
+use crate::error::{GuestError, Result, TrapReason, WasmError};
+use crate::guest_text;
 use crate::host::HostTrap;
-use crate::host_state::{CallState, WasmHostState};
+use crate::host_state::{CallState, Tripped, WasmHostState};
 use crate::plugin::PluginContext;
 use crate::runtime::{LoadedModule, WasmRuntime};
 use crate::world::PluginWorld;
 
+/// Longest pause between two idle-trimming passes.
+const MAX_TRIM_PERIOD: Duration = Duration::from_secs(60);
+/// Shortest pause between two idle-trimming passes.
+const MIN_TRIM_PERIOD: Duration = Duration::from_millis(100);
+
+/// One call of an export of world `W` on a ready instance.
+pub(crate) trait GuestCall<W: PluginWorld>: Send {
+    /// What the export returns (including the guest's own WIT errors).
+    type Output: Send;
+
+    /// Calls the export.
+    fn call(
+        self,
+        bindings: &W::Bindings,
+        store: &mut Store<WasmHostState>,
+    ) -> impl Future<Output = wasmtime::Result<Self::Output>> + Send;
+}
+
 /// A live instance and its store.
-pub(crate) struct Instance<W: PluginWorld> {
-    pub(crate) store: Store<WasmHostState>,
-    pub(crate) bindings: W::Bindings,
+struct Instance<W: PluginWorld> {
+    store: Store<WasmHostState>,
+    bindings: W::Bindings,
     /// Calls served so far.
     uses: u64,
     /// When it was last returned to the pool.
@@ -56,25 +83,18 @@ impl<W: PluginWorld> std::fmt::Debug for InstancePool<W> {
 
 impl<W: PluginWorld> InstancePool<W> {
     /// Type-checks `module` against the world and prepares the pool. No
-    /// instance is created until the first call.
+    /// instance is created until the first call. Inside a tokio runtime, a
+    /// background task drops instances that idled out, so that a burst
+    /// followed by silence does not keep their memory.
     pub(crate) fn new(
         runtime: WasmRuntime,
         module: &LoadedModule,
         plugin: Arc<PluginContext>,
         init_args: W::InitArgs,
-    ) -> Result<Self> {
-        let wrong_world = |e: wasmtime::Error| WasmError::WrongWorld {
-            path: module.path.clone(),
-            world: W::NAME,
-            source: e.into(),
-        };
-        let instance_pre = runtime
-            .linker()
-            .instantiate_pre(&module.component)
-            .map_err(wrong_world)?;
-        let pre = W::pre(instance_pre).map_err(wrong_world)?;
-        let permits = Semaphore::new(plugin.config.max_instances);
-        Ok(InstancePool {
+    ) -> Result<Arc<Self>> {
+        let pre = runtime.instance_pre::<W>(module)?;
+        let permits = Semaphore::new(plugin.config.max_concurrent_calls);
+        let pool = Arc::new(InstancePool {
             plugin,
             runtime,
             pre,
@@ -82,79 +102,187 @@ impl<W: PluginWorld> InstancePool<W> {
             idle: Mutex::new(Vec::new()),
             permits,
             guard: Arc::new(CrashGuard::new()),
-        })
+        });
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            let period = pool
+                .plugin
+                .config
+                .idle_timeout
+                .clamp(MIN_TRIM_PERIOD, MAX_TRIM_PERIOD);
+            handle.spawn(trim_periodically(Arc::downgrade(&pool), period));
+        }
+        Ok(pool)
     }
 
-    /// Takes an instance for one call, waiting while `max-instances` calls
-    /// are running.
-    pub(crate) async fn lease(&self) -> Result<Lease<'_, W>> {
-        self.guard.admit(&self.plugin.name)?;
-        let permit = self.permits.acquire().await.map_err(|e| WasmError::Host {
-            plugin: self.plugin.name.to_string(),
-            source: e.into(),
-        })?;
-        let idle = {
-            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-            // Oldest first: drop the instances that idled out.
-            let timeout = self.plugin.config.idle_timeout;
-            let stale = idle
-                .iter()
-                .take_while(|i| i.idle_since.elapsed() > timeout)
-                .count();
-            if stale > 0 {
-                idle.drain(..stale);
-                tracing::debug!(plugin = %self.plugin.name, stale, "trimmed idle instances");
-            }
-            idle.pop()
+    /// Runs `call` on an instance, with the exchange's `properties` and call
+    /// `chain` as the per-call host state. Returns the outcome and the host
+    /// state as the call left it (properties including `set-property`
+    /// writes), also when the call failed.
+    pub(crate) async fn call<C: GuestCall<W>>(
+        &self,
+        call: C,
+        host: CallState,
+    ) -> (Result<C::Output>, CallState) {
+        let mut lease = match self.lease().await {
+            Ok(lease) => lease,
+            Err(err) => return (Err(err), host),
         };
+        let deadline = self.deadline();
+        let budget = self.plugin.config.result_budget();
+        start_call(
+            &mut lease.instance.store,
+            CallState {
+                deadline,
+                budget,
+                ..host
+            },
+        );
+        let outcome = tokio::time::timeout_at(
+            deadline,
+            call.call(&lease.instance.bindings, &mut lease.instance.store),
+        )
+        .await;
+        let state = end_call(&mut lease.instance.store);
+        let result = match outcome {
+            Ok(Ok(output)) => {
+                lease.release();
+                Ok(output)
+            }
+            Ok(Err(err)) => {
+                let err = classify(&mut lease.instance.store, err);
+                Err(lease.fail(err))
+            }
+            Err(_elapsed) => {
+                let err = self.timeout();
+                Err(lease.fail(err))
+            }
+        };
+        (result, state)
+    }
+
+    /// Drops instances that have been idle for longer than `idle-timeout`.
+    pub(crate) fn trim(&self, now: Instant) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let timeout = self.plugin.config.idle_timeout;
+        // Oldest first.
+        let stale = idle
+            .iter()
+            .take_while(|i| now.saturating_duration_since(i.idle_since) > timeout)
+            .count();
+        if stale > 0 {
+            idle.drain(..stale);
+            tracing::debug!(plugin = %self.plugin.name, stale, "trimmed idle instances");
+        }
+    }
+
+    /// Idle instances kept by the pool.
+    #[cfg(any(test, feature = "test-support"))]
+    pub(crate) fn idle_count(&self) -> usize {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    fn deadline(&self) -> Instant {
+        // The configured timeout is validated to at most a day.
+        Instant::now() + self.plugin.config.timeout
+    }
+
+    fn timeout(&self) -> WasmError {
+        WasmError::Timeout {
+            plugin: self.plugin.name.to_string(),
+            timeout_secs: self.plugin.config.timeout.as_secs_f64(),
+        }
+    }
+
+    /// Takes a permit (waiting at most `timeout`), asks the breaker, and
+    /// takes or makes an instance.
+    async fn lease(&self) -> Result<Lease<'_, W>> {
+        let name = &self.plugin.name;
+        let wait = self.plugin.config.timeout;
+        let permit = match tokio::time::timeout(wait, self.permits.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(closed)) => {
+                return Err(WasmError::Host {
+                    plugin: name.to_string(),
+                    source: closed.into(),
+                });
+            }
+            Err(_elapsed) => {
+                return Err(WasmError::Busy {
+                    plugin: name.to_string(),
+                    reason: format!(
+                        "all {} instances stayed busy for {:.3} s (max-concurrent-calls)",
+                        self.plugin.config.max_concurrent_calls,
+                        wait.as_secs_f64()
+                    ),
+                });
+            }
+        };
+        let admission = self.guard.admit(name, Instant::now())?;
+        let ticket = Ticket {
+            pool: self,
+            admission,
+            decided: false,
+            _permit: permit,
+        };
+        self.trim(Instant::now());
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let instance = match idle {
             Some(instance) => instance,
             None => match self.create().await {
                 Ok(instance) => instance,
-                Err(err) => {
-                    self.guard.record_failure(&self.plugin.name, &err);
-                    return Err(err);
-                }
+                Err(err) => return Err(ticket.fail(err)),
             },
         };
-        Ok(Lease {
-            pool: self,
-            instance: Some(instance),
-            _permit: permit,
-        })
+        Ok(Lease { instance, ticket })
     }
 
-    /// Makes a fresh instance and runs its `init`.
+    /// Makes a fresh instance and runs its `init`, under one deadline.
     async fn create(&self) -> Result<Instance<W>> {
         let mut store = Store::new(
             self.runtime.engine(),
             WasmHostState::new(self.plugin.clone()),
         );
         store.limiter(|state| &mut state.limits);
+        store.set_hostcall_fuel(self.plugin.config.result_budget());
         store.epoch_deadline_callback(|ctx| {
             if Instant::now() >= ctx.data().call.deadline {
                 Ok(UpdateDeadline::Interrupt)
             } else {
-                // Hand the worker back to the executor at every tick.
-                Ok(UpdateDeadline::Yield(1))
+                // Hand the worker back to tokio at every tick, through its
+                // own yield so that timers and I/O are serviced in between.
+                Ok(UpdateDeadline::YieldCustom(
+                    1,
+                    Box::pin(tokio::task::yield_now()),
+                ))
             }
         });
-        let deadline = Instant::now() + self.plugin.config.timeout;
-        start_call(&mut store, CallState::new(deadline));
-        let bindings = match W::instantiate(&self.pre, &mut store).await {
-            Ok(bindings) => bindings,
-            Err(err) => {
-                let classified = classify(&mut store, err);
-                return Err(match classified {
-                    WasmError::Host { plugin, source } => WasmError::Instantiate { plugin, source },
-                    other => other,
-                });
+        let deadline = self.deadline();
+        start_call(
+            &mut store,
+            CallState {
+                budget: self.plugin.config.result_budget(),
+                ..CallState::new(deadline)
+            },
+        );
+        let outcome = tokio::time::timeout_at(deadline, async {
+            let bindings = W::instantiate(&self.pre, &mut store)
+                .await
+                .map_err(Setup::Instantiate)?;
+            match W::init(&bindings, &mut store, &self.init_args).await {
+                Ok(Ok(())) => Ok(bindings),
+                Ok(Err(message)) => Err(Setup::Refused(message)),
+                Err(err) => Err(Setup::Trapped(err)),
             }
-        };
-        let outcome = W::init(&bindings, &mut store, &self.init_args).await;
+        })
+        .await;
         end_call(&mut store);
+        let plugin = self.plugin.name.to_string();
+        let in_init = |source: WasmError| WasmError::Init {
+            plugin: plugin.clone(),
+            source: Box::new(source),
+        };
         match outcome {
-            Ok(Ok(())) => {
+            Ok(Ok(bindings)) => {
                 tracing::debug!(plugin = %self.plugin.name, world = W::NAME, "instance ready");
                 Ok(Instance {
                     store,
@@ -163,147 +291,196 @@ impl<W: PluginWorld> InstancePool<W> {
                     idle_since: Instant::now(),
                 })
             }
-            Ok(Err(message)) => Err(WasmError::Unhealthy {
-                plugin: self.plugin.name.to_string(),
-                reason: format!("init failed: {message}"),
+            Ok(Err(Setup::Instantiate(err))) => Err(match classify(&mut store, err) {
+                WasmError::Host { plugin, source } => WasmError::Instantiate { plugin, source },
+                other => other,
             }),
-            Err(err) => Err(classify(&mut store, err)),
+            Ok(Err(Setup::Refused(message))) => Err(in_init(WasmError::Guest {
+                plugin: plugin.clone(),
+                error: GuestError::Failed(guest_text::summary_owned(message)),
+            })),
+            Ok(Err(Setup::Trapped(err))) => Err(in_init(classify(&mut store, err))),
+            Err(_elapsed) => Err(in_init(self.timeout())),
         }
     }
 }
 
-/// One instance taken from the pool for one call.
+/// How making an instance ready failed.
+enum Setup {
+    Instantiate(wasmtime::Error),
+    Refused(String),
+    Trapped(wasmtime::Error),
+}
+
+/// Drops idle-timed-out instances every `period` until the pool is gone.
+async fn trim_periodically<W: PluginWorld>(pool: Weak<InstancePool<W>>, period: Duration) {
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(pool) = pool.upgrade() else { break };
+        pool.trim(Instant::now());
+    }
+}
+
+/// A permit to run one call, and the breaker's verdict on it.
 ///
-/// [`Lease::release`] gives it back; dropping the lease (after a trap, or
-/// when the caller's future is cancelled mid-call) discards the instance.
-pub(crate) struct Lease<'a, W: PluginWorld> {
+/// It must be decided with [`Ticket::succeed`] or [`Ticket::fail`]; dropping
+/// it undecided (the caller's future was cancelled) frees a half-open
+/// breaker's probe slot for the next call.
+struct Ticket<'a, W: PluginWorld> {
     pool: &'a InstancePool<W>,
-    instance: Option<Instance<W>>,
+    admission: Admission,
+    decided: bool,
     _permit: SemaphorePermit<'a>,
 }
 
-impl<W: PluginWorld> Lease<'_, W> {
-    /// The instance (present until released).
-    pub(crate) fn instance(&mut self) -> Result<&mut Instance<W>> {
-        self.instance.as_mut().ok_or_else(|| WasmError::Host {
-            plugin: self.pool.plugin.name.to_string(),
-            source: "instance lease used after release".into(),
-        })
+impl<W: PluginWorld> Ticket<'_, W> {
+    fn succeed(mut self) {
+        self.decided = true;
+        self.pool.guard.record_success(self.admission);
     }
 
-    /// Sets the per-call host state: properties, call chain, deadline.
-    pub(crate) fn begin(
-        &mut self,
-        properties: HashMap<String, Value>,
-        chain: Arc<[Arc<str>]>,
-    ) -> Result<()> {
-        let deadline = Instant::now() + self.pool.plugin.config.timeout;
-        let instance = self.instance()?;
-        start_call(
-            &mut instance.store,
-            CallState {
-                properties,
-                chain,
-                ..CallState::new(deadline)
-            },
-        );
-        Ok(())
-    }
-
-    /// Ends the call and returns its host state (properties as the guest
-    /// left them, keys written through `set-property`).
-    pub(crate) fn end(&mut self) -> Result<CallState> {
-        let instance = self.instance()?;
-        end_call(&mut instance.store);
-        Ok(std::mem::replace(
-            &mut instance.store.data_mut().call,
-            CallState::new(Instant::now()),
-        ))
-    }
-
-    /// Classifies a failed call and discards the instance.
-    pub(crate) fn fail(mut self, err: wasmtime::Error) -> WasmError {
+    fn fail(mut self, err: WasmError) -> WasmError {
+        self.decided = true;
         let plugin = &self.pool.plugin.name;
-        let classified = match self.instance.take() {
-            Some(mut instance) => classify(&mut instance.store, err),
-            None => WasmError::Host {
-                plugin: plugin.to_string(),
-                source: err.into(),
-            },
-        };
-        tracing::warn!(%plugin, error = %classified, "plugin call failed; instance discarded");
-        self.pool.guard.record_failure(plugin, &classified);
-        classified
+        tracing::warn!(%plugin, error = %crate::error::error_chain(&err), "plugin call failed");
+        self.pool
+            .guard
+            .record_failure(plugin, self.admission, &err, Instant::now());
+        err
     }
+}
 
-    /// Returns the instance to the pool for the next exchange.
-    pub(crate) fn release(mut self) {
-        self.pool.guard.record_success();
-        let Some(mut instance) = self.instance.take() else {
-            return;
-        };
+impl<W: PluginWorld> Drop for Ticket<'_, W> {
+    fn drop(&mut self) {
+        if !self.decided {
+            tracing::debug!(plugin = %self.pool.plugin.name, "abandoned call; instance discarded");
+            if self.admission == Admission::Probe {
+                self.pool.guard.abandon_probe(Instant::now());
+            }
+        }
+    }
+}
+
+/// One instance taken from the pool for one call. [`Lease::release`] gives
+/// it back; [`Lease::fail`] and dropping the lease discard it.
+struct Lease<'a, W: PluginWorld> {
+    instance: Instance<W>,
+    ticket: Ticket<'a, W>,
+}
+
+impl<W: PluginWorld> Lease<'_, W> {
+    /// Returns the instance to the pool for the next call (unless the
+    /// isolation or recycling settings retire it).
+    fn release(self) {
+        let Lease {
+            mut instance,
+            ticket,
+        } = self;
+        let pool = ticket.pool;
+        ticket.succeed();
         instance.uses += 1;
-        let config = &self.pool.plugin.config;
+        let config = &pool.plugin.config;
         let retire = config.isolation == Isolation::Exchange
             || config.recycle_after.is_some_and(|n| instance.uses >= n);
         if retire {
             return;
         }
         instance.idle_since = Instant::now();
-        self.pool
-            .idle
+        pool.idle
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(instance);
     }
-}
 
-impl<W: PluginWorld> Drop for Lease<'_, W> {
-    fn drop(&mut self) {
-        if self.instance.is_some() {
-            // Cancelled mid-call: the store may be inside the guest.
-            tracing::debug!(plugin = %self.pool.plugin.name, "abandoned call; instance discarded");
-        }
+    /// Discards the instance after a failed call and reports `err`.
+    fn fail(self, err: WasmError) -> WasmError {
+        self.ticket.fail(err)
     }
 }
 
 fn start_call(store: &mut Store<WasmHostState>, call: CallState) {
     let data = store.data_mut();
     data.call = call;
-    data.limits.memory_exhausted = false;
+    data.limits.begin_call();
     data.output.begin_call();
     store.set_epoch_deadline(1);
 }
 
-fn end_call(store: &mut Store<WasmHostState>) {
-    store.data().output.end_call();
+/// Ends the call and returns its host state.
+fn end_call(store: &mut Store<WasmHostState>) -> CallState {
+    let data = store.data_mut();
+    data.output.end_call();
+    let deadline = data.call.deadline;
+    std::mem::replace(&mut data.call, CallState::new(deadline))
 }
 
 /// Turns a wasmtime error from a guest call into a typed [`WasmError`].
 fn classify(store: &mut Store<WasmHostState>, err: wasmtime::Error) -> WasmError {
     let data = store.data();
     let plugin = data.plugin.name.to_string();
-    if data.limits.memory_exhausted {
-        return WasmError::OutOfMemory {
+    match data.limits.tripped() {
+        Some((Tripped::Memory, _)) => {
+            return WasmError::OutOfMemory {
+                plugin,
+                max_memory_bytes: data.plugin.config.max_memory,
+            };
+        }
+        Some((Tripped::TableElements, asked)) => {
+            return WasmError::ResourceLimit {
+                plugin,
+                limit: "max-table-elements",
+                detail: format!(
+                    "a table was to grow to {asked} elements, over the limit of {}",
+                    data.plugin.config.max_table_elements
+                ),
+            };
+        }
+        None => {}
+    }
+    if let Some(limit) = count_limit(&err) {
+        return WasmError::ResourceLimit {
             plugin,
-            max_memory_bytes: data.plugin.config.max_memory,
+            limit,
+            detail: format!("{err:#}"),
         };
     }
     let trap = err.downcast_ref::<Trap>().copied();
     if trap == Some(Trap::Interrupt) {
         return WasmError::Timeout {
             plugin,
-            timeout_secs: data.plugin.config.timeout_secs(),
+            timeout_secs: data.plugin.config.timeout.as_secs_f64(),
         };
     }
-    if let Some(host_trap) = err.downcast_ref::<HostTrap>() {
-        return WasmError::Trap {
+    if let Some(HostTrap { limit, detail }) = err.downcast_ref::<HostTrap>() {
+        return WasmError::ResourceLimit {
             plugin,
-            reason: TrapReason::Other(host_trap.to_string()),
+            limit,
+            detail: detail.clone(),
+        };
+    }
+    if err.is::<wasmtime::PoolConcurrencyLimitError>() {
+        return WasmError::Busy {
+            plugin,
+            reason: format!("the runtime's instance pool is full: {err}"),
+        };
+    }
+    if is_hostcall_fuel_exhausted(&err) {
+        return WasmError::ResourceLimit {
+            plugin,
+            limit: "max-result-bytes",
+            detail: format!(
+                "the guest handed the host more than {} bytes at once",
+                data.plugin.config.result_budget()
+            ),
         };
     }
     if let Some(message) = data.output.take_panic_message() {
-        return WasmError::GuestPanic { plugin, message };
+        return WasmError::GuestPanic {
+            plugin,
+            message: guest_text::summary_owned(message),
+        };
     }
     let reason = match trap {
         Some(Trap::UnreachableCodeReached) => TrapReason::Unreachable,
@@ -325,17 +502,41 @@ fn classify(store: &mut Store<WasmHostState>, err: wasmtime::Error) -> WasmError
     WasmError::Trap { plugin, reason }
 }
 
+/// The option behind wasmtime's "resource limit exceeded: … count too high"
+/// (the store's limiter caps instances and tables by count).
+fn count_limit(err: &wasmtime::Error) -> Option<&'static str> {
+    let text = format!("{err:#}");
+    if !text.contains("count too high") {
+        return None;
+    }
+    if text.contains("instance count") {
+        Some("max-core-instances")
+    } else if text.contains("table count") {
+        Some("max-tables")
+    } else {
+        Some("max-memory")
+    }
+}
+
+/// wasmtime's error for a lift over the store's hostcall fuel (its type is
+/// private, so it is recognised by its message; a test with a real guest
+/// keeps this honest).
+fn is_hostcall_fuel_exhausted(err: &wasmtime::Error) -> bool {
+    err.chain()
+        .any(|cause| cause.to_string().contains("fuel allocated for hostcalls"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::WasmEndpointConfig;
+    use crate::config::WasmPluginConfig;
 
     fn store() -> Store<WasmHostState> {
         let engine = wasmtime::Engine::default();
         let plugin = Arc::new(PluginContext::new(
             "p.wasm".into(),
             "/abs/p.wasm".into(),
-            WasmEndpointConfig::default(),
+            WasmPluginConfig::default(),
             None,
         ));
         Store::new(&engine, WasmHostState::new(plugin))
@@ -378,7 +579,7 @@ mod tests {
             classify(&mut s, wasmtime::Error::from(Trap::Interrupt)),
             WasmError::Timeout { .. }
         ));
-        s.data_mut().limits.memory_exhausted = true;
+        s.data_mut().limits.exhaust_for_test();
         assert!(matches!(
             classify(&mut s, wasmtime::Error::from(Trap::UnreachableCodeReached)),
             WasmError::OutOfMemory { .. }
@@ -388,11 +589,18 @@ mod tests {
     #[test]
     fn host_limit_traps_and_other_errors() {
         let mut s = store();
-        match classify(&mut s, HostTrap("too big".into()).into()) {
-            WasmError::Trap {
-                reason: TrapReason::Other(m),
-                ..
-            } => assert_eq!(m, "too big"),
+        match classify(
+            &mut s,
+            HostTrap {
+                limit: "max-result-bytes",
+                detail: "too big".into(),
+            }
+            .into(),
+        ) {
+            WasmError::ResourceLimit { limit, detail, .. } => {
+                assert_eq!(limit, "max-result-bytes");
+                assert_eq!(detail, "too big");
+            }
             other => panic!("unexpected {other}"),
         }
         assert!(matches!(

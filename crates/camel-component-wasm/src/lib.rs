@@ -43,39 +43,48 @@ mod bean;
 mod bean_config;
 mod bindings;
 mod bundle;
+mod call_policy;
 mod component;
 mod config;
 mod convert;
 mod crash_guard;
+mod diagnose;
 mod endpoint;
 mod error;
 mod guest_output;
+mod guest_text;
 mod health;
 mod host;
 mod host_state;
 mod instance_pool;
+mod json_budget;
+mod module_needs;
 mod module_path;
 mod plugin;
+mod private_dir;
 mod producer;
 mod runtime;
 mod state_store;
+mod wasi;
 mod world;
 
 pub use bean::WasmBean;
-#[cfg(feature = "camel-config")]
-pub use bean_config::limits_from_config;
-pub use bundle::{DEFAULT_PLUGINS_DIR, WasmBundle};
-pub use component::{SCHEME, WasmComponent, WasmComponentBuilder};
-pub use config::{
-    CallPolicy, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CORE_INSTANCES, DEFAULT_MAX_MEMORY,
-    DEFAULT_MAX_MODULE_SIZE, DEFAULT_MAX_STATE_ENTRIES, DEFAULT_MAX_STATE_KEY_BYTES,
-    DEFAULT_MAX_STATE_VALUE_BYTES, DEFAULT_MAX_STREAM_BYTES, DEFAULT_MAX_TABLE_ELEMENTS,
-    DEFAULT_MAX_TABLES, DEFAULT_TIMEOUT, Isolation, KNOWN_PARAMS, WasmEndpointConfig,
-    default_max_instances,
-};
-pub use crash_guard::{CRASH_LOOP_INITIAL_BACKOFF, CRASH_LOOP_MAX_BACKOFF, CRASH_LOOP_THRESHOLD};
+pub use bundle::WasmBundle;
+pub use call_policy::CallPolicy;
+pub use component::{WasmComponent, WasmComponentBuilder};
+pub use config::{Isolation, WasmPluginConfig};
 pub use endpoint::WasmEndpoint;
 pub use error::{BoxError, GuestError, Result, TrapReason, WasmError, wasm_error_of};
-pub use host_state::WasmHostState;
 pub use producer::WasmProducer;
-pub use runtime::{EPOCH_TICK, PoolingOptions, WasmRuntime, WasmRuntimeBuilder};
+pub use runtime::{PoolingOptions, WasmRuntime, WasmRuntimeBuilder};
+
+/// Internals for this crate's own tests (feature `test-support`); not part
+/// of the public API.
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
+pub mod test_support {
+    /// Consecutive failures that open the crash-loop breaker.
+    pub const CRASH_LOOP_THRESHOLD: u32 = crate::crash_guard::THRESHOLD;
+    /// The breaker's first back-off.
+    pub const CRASH_LOOP_INITIAL_BACKOFF: std::time::Duration = crate::crash_guard::INITIAL_BACKOFF;
+}

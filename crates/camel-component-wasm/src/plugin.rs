@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 
 use camel_component_api::{ComponentContext, RuntimeObservability};
 
-use crate::config::WasmEndpointConfig;
+use crate::config::WasmPluginConfig;
 use crate::state_store::StateStore;
 
 /// Shared by every instance of one endpoint (or bean entry).
@@ -14,7 +14,7 @@ pub(crate) struct PluginContext {
     pub(crate) name: Arc<str>,
     /// Identity of the module for the recursion guard (its canonical path).
     pub(crate) module_id: Arc<str>,
-    pub(crate) config: WasmEndpointConfig,
+    pub(crate) config: WasmPluginConfig,
     pub(crate) state: StateStore,
     /// Resolves endpoints for `camel-call`; `None` when the component was
     /// built without a context.
@@ -38,14 +38,10 @@ impl PluginContext {
     pub(crate) fn new(
         name: Arc<str>,
         module_id: Arc<str>,
-        config: WasmEndpointConfig,
+        config: WasmPluginConfig,
         registry: Option<Arc<dyn ComponentContext>>,
     ) -> Self {
-        let state = StateStore::new(
-            config.max_state_entries,
-            config.max_state_key_bytes,
-            config.max_state_value_bytes,
-        );
+        let state = StateStore::new(&config);
         PluginContext {
             name,
             module_id,

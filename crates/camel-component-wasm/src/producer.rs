@@ -8,10 +8,16 @@ use std::task::{Context, Poll};
 use camel_api::{CamelError, Exchange};
 use tower::Service;
 
-use crate::convert;
+use wasmtime::Store;
+
+use crate::bindings::processor::Processor;
+use crate::bindings::wit;
+use crate::convert::{self, ConvertError};
 use crate::error::{GuestError, Result, WasmError};
+use crate::guest_text;
 use crate::host::{CALL_CHAIN_EXTENSION, CallChain};
-use crate::instance_pool::InstancePool;
+use crate::host_state::{CallState, WasmHostState};
+use crate::instance_pool::{GuestCall, InstancePool};
 use crate::plugin::PluginContext;
 use crate::world::ProcessorWorld;
 
@@ -56,6 +62,21 @@ impl Service<Exchange> for WasmProducer {
     }
 }
 
+/// One `process` call.
+struct Process<'a>(&'a wit::Exchange);
+
+impl GuestCall<ProcessorWorld> for Process<'_> {
+    type Output = Result<wit::Exchange, wit::Error>;
+
+    async fn call(
+        self,
+        bindings: &Processor,
+        store: &mut Store<WasmHostState>,
+    ) -> wasmtime::Result<Self::Output> {
+        bindings.call_process(store, self.0).await
+    }
+}
+
 /// One exchange through one instance.
 async fn process(pool: &InstancePool<ProcessorWorld>, mut exchange: Exchange) -> Result<Exchange> {
     let plugin = &pool.plugin;
@@ -63,31 +84,23 @@ async fn process(pool: &InstancePool<ProcessorWorld>, mut exchange: Exchange) ->
     let (input, properties) =
         convert::exchange_to_wit(&mut exchange, plugin.config.max_stream_bytes)
             .await
-            .map_err(|reason| conversion(plugin, reason))?;
-
-    let mut lease = pool.lease().await?;
-    lease.begin(properties, chain)?;
-    let instance = lease.instance()?;
-    let outcome = instance
-        .bindings
-        .call_process(&mut instance.store, &input)
+            .map_err(|reason| WasmError::Conversion {
+                plugin: plugin.name.to_string(),
+                reason,
+            })?;
+    let (outcome, mut call) = pool
+        .call(Process(&input), CallState::for_exchange(properties, chain))
         .await;
-    let call = lease.end()?;
-    match outcome {
-        Ok(Ok(result)) => {
-            lease.release();
-            convert::apply_result(&mut exchange, result, call)
-                .map_err(|reason| conversion(plugin, reason))?;
+    match outcome? {
+        Ok(result) => {
+            convert::apply_result(&mut exchange, result, &mut call)
+                .map_err(|err| result_error(plugin, err))?;
             Ok(exchange)
         }
-        Ok(Err(error)) => {
-            lease.release();
-            Err(WasmError::Guest {
-                plugin: plugin.name.to_string(),
-                error: guest_error(error),
-            })
-        }
-        Err(trap) => Err(lease.fail(trap)),
+        Err(error) => Err(WasmError::Guest {
+            plugin: plugin.name.to_string(),
+            error: guest_error(error),
+        }),
     }
 }
 
@@ -109,22 +122,35 @@ pub(crate) fn incoming_chain(
     Ok(chain.clone())
 }
 
-pub(crate) fn conversion(plugin: &PluginContext, reason: String) -> WasmError {
-    WasmError::Conversion {
-        plugin: plugin.name.to_string(),
-        reason,
+/// Why a guest's result could not be applied to the exchange.
+pub(crate) fn result_error(plugin: &PluginContext, err: ConvertError) -> WasmError {
+    match err {
+        ConvertError::Invalid(reason) => WasmError::Conversion {
+            plugin: plugin.name.to_string(),
+            reason: guest_text::summary_owned(reason),
+        },
+        ConvertError::OverBudget => WasmError::ResourceLimit {
+            plugin: plugin.name.to_string(),
+            limit: "max-result-bytes",
+            detail: format!(
+                "the result's JSON values take more than {} bytes once parsed",
+                plugin.config.result_budget()
+            ),
+        },
     }
 }
 
-pub(crate) fn guest_error(error: crate::bindings::wit::Error) -> GuestError {
-    use crate::bindings::wit::Error as E;
+/// A guest's WIT error, with its message made safe for logs.
+pub(crate) fn guest_error(error: wit::Error) -> GuestError {
+    use wit::Error as E;
+    let clean = guest_text::summary_owned;
     match error {
-        E::Failed(m) => GuestError::Failed(m),
-        E::TypeConversion(m) => GuestError::TypeConversion(m),
-        E::NotFound(m) => GuestError::NotFound(m),
-        E::Denied(m) => GuestError::Denied(m),
-        E::LimitExceeded(m) => GuestError::LimitExceeded(m),
-        E::Io(m) => GuestError::Io(m),
-        E::Timeout(m) => GuestError::Timeout(m),
+        E::Failed(m) => GuestError::Failed(clean(m)),
+        E::TypeConversion(m) => GuestError::TypeConversion(clean(m)),
+        E::NotFound(m) => GuestError::NotFound(clean(m)),
+        E::Denied(m) => GuestError::Denied(clean(m)),
+        E::LimitExceeded(m) => GuestError::LimitExceeded(clean(m)),
+        E::Io(m) => GuestError::Io(clean(m)),
+        E::Timeout(m) => GuestError::Timeout(clean(m)),
     }
 }

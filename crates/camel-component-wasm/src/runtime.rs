@@ -13,12 +13,16 @@ use wasmtime::{
 };
 
 use crate::bindings::wit_host;
+use crate::diagnose;
 use crate::error::{Result, WasmError};
 use crate::host_state::WasmHostState;
+use crate::module_needs::ModuleNeeds;
+use crate::module_path::ModuleFile;
+use crate::world::PluginWorld;
 
 /// How often the epoch advances; the granularity of timeouts and of the
 /// guest's yields back to the executor.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Bytes of a pooled slot reset in place rather than decommitted.
 const KEEP_RESIDENT_BYTES: usize = 1 << 20;
@@ -67,6 +71,8 @@ pub(crate) struct LoadedModule {
     pub(crate) path: PathBuf,
     digest: blake3::Hash,
     pub(crate) component: Component,
+    /// What one instance needs, to check limits against.
+    pub(crate) needs: ModuleNeeds,
 }
 
 /// Options for [`WasmRuntime::builder`].
@@ -89,10 +95,11 @@ pub struct PoolingOptions {
 }
 
 impl Default for PoolingOptions {
+    /// 1000 instances of up to 50 MiB (the default `max-memory`).
     fn default() -> Self {
         PoolingOptions {
             max_instances: 1000,
-            max_memory_bytes: crate::config::DEFAULT_MAX_MEMORY,
+            max_memory_bytes: crate::config::WasmPluginConfig::default().max_memory,
         }
     }
 }
@@ -113,6 +120,11 @@ impl WasmRuntimeBuilder {
     /// the engine configuration, so a changed `.wasm` or a different wasmtime
     /// never loads a stale artifact; an unreadable or corrupt entry is
     /// ignored and rebuilt).
+    ///
+    /// The entries are native code that is run as it is, so the directory
+    /// must be trusted: [`WasmRuntimeBuilder::build`] creates it private
+    /// (mode 0700) if it is missing, and refuses a directory owned by another
+    /// user or writable by group or others.
     pub fn compile_cache(mut self, dir: impl Into<PathBuf>) -> Self {
         self.compile_cache = Some(dir.into());
         self
@@ -131,19 +143,21 @@ impl WasmRuntimeBuilder {
     ///
     /// # Errors
     ///
-    /// [`WasmError::Host`] if wasmtime rejects the configuration (for
+    /// [`WasmError::Runtime`] if wasmtime rejects the configuration (for
     /// example, a pool larger than the address space) or the cache directory
-    /// cannot be used.
+    /// cannot be used or is not private.
     pub fn build(self) -> Result<WasmRuntime> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
         let mut compile_cache = None;
         if let Some(dir) = &self.compile_cache {
+            crate::private_dir::ensure(dir)
+                .map_err(|e| runtime_error("opening the compile cache", e))?;
             let mut cache_config = CacheConfig::new();
             cache_config.with_directory(dir);
-            let cache =
-                Cache::new(cache_config).map_err(|e| host_error("opening the compile cache", e))?;
+            let cache = Cache::new(cache_config)
+                .map_err(|e| runtime_error("opening the compile cache", e))?;
             config.cache(Some(cache.clone()));
             compile_cache = Some(cache);
         }
@@ -168,17 +182,16 @@ impl WasmRuntimeBuilder {
                 .pagemap_scan(wasmtime::Enabled::Auto);
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
-        let engine = Engine::new(&config).map_err(|e| host_error("creating the engine", e))?;
+        let engine = Engine::new(&config).map_err(|e| runtime_error("creating the engine", e))?;
         start_epoch_ticker(&engine)?;
 
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-            .map_err(|e| host_error("linking WASI", e))?;
+        crate::wasi::add_to_linker(&mut linker).map_err(|e| runtime_error("linking WASI", e))?;
         wit_host::add_to_linker::<WasmHostState, wasmtime::component::HasSelf<WasmHostState>>(
             &mut linker,
             |state| state,
         )
-        .map_err(|e| host_error("linking host functions", e))?;
+        .map_err(|e| runtime_error("linking host functions", e))?;
 
         Ok(WasmRuntime {
             inner: Arc::new(RuntimeInner {
@@ -232,62 +245,73 @@ impl WasmRuntime {
         &self.inner.engine
     }
 
-    pub(crate) fn linker(&self) -> &Linker<WasmHostState> {
-        &self.inner.linker
-    }
-
-    /// Loads and compiles the component at `path` (canonical), or returns
-    /// the cached one if the file's content has not changed.
-    pub(crate) fn load(&self, path: &Path, max_size: u64) -> Result<Arc<LoadedModule>> {
-        let size = std::fs::metadata(path)
-            .map_err(|source| WasmError::ModuleNotFound {
-                path: path.to_path_buf(),
-                source,
-            })?
-            .len();
-        if size > max_size {
-            return Err(WasmError::ModuleTooLarge {
-                path: path.to_path_buf(),
-                size,
-                max: max_size,
-            });
-        }
-        let bytes = std::fs::read(path).map_err(|source| WasmError::ModuleNotFound {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    /// Compiles `file` (read from `file.path`), or returns the module
+    /// compiled earlier if the file's content has not changed. Compiling
+    /// runs off the async executor where the runtime allows it (see
+    /// [`off_executor`]).
+    pub(crate) fn load(&self, file: ModuleFile) -> Result<Arc<LoadedModule>> {
+        let ModuleFile { path, bytes } = file;
         let digest = blake3::hash(&bytes);
-        if let Some(hit) = self.cached(path)
+        if let Some(hit) = self.cached(&path)
             && hit.digest == digest
         {
             tracing::debug!(path = %path.display(), "wasm module cache hit");
             return Ok(hit);
         }
-        check_header(path, &bytes)?;
+        check_header(&path, &bytes)?;
         let started = std::time::Instant::now();
         self.inner.compilations.fetch_add(1, Ordering::Relaxed);
         let component =
-            Component::new(&self.inner.engine, &bytes).map_err(|e| WasmError::InvalidModule {
-                path: path.to_path_buf(),
-                reason: "it does not compile".to_string(),
-                source: Some(e.into()),
+            off_executor(|| Component::new(&self.inner.engine, &bytes)).map_err(|e| {
+                WasmError::InvalidModule {
+                    path: path.clone(),
+                    reason: "it does not compile".to_string(),
+                    source: Some(e.into()),
+                }
             })?;
         tracing::debug!(
             path = %path.display(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "compiled wasm component"
         );
+        let needs = ModuleNeeds::of(&component, &bytes);
         let module = Arc::new(LoadedModule {
-            path: path.to_path_buf(),
+            path: path.clone(),
             digest,
             component,
+            needs,
         });
         self.inner
             .modules
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(path.to_path_buf(), module.clone());
+            .insert(path, module.clone());
         Ok(module)
+    }
+
+    /// Links `module` and checks it against world `W`, explaining a
+    /// mismatch in terms a plugin author can act on.
+    pub(crate) fn instance_pre<W: PluginWorld>(&self, module: &LoadedModule) -> Result<W::Pre> {
+        let wrong = |reason: String, e: wasmtime::Error| WasmError::WrongWorld {
+            path: module.path.clone(),
+            world: W::NAME,
+            reason,
+            source: e.into(),
+        };
+        let pre = self
+            .inner
+            .linker
+            .instantiate_pre(&module.component)
+            .map_err(|e| {
+                let reason = diagnose::imports(&self.inner.engine, &module.component, &e);
+                wrong(reason, e)
+            })?;
+        W::pre(pre).map_err(|e| {
+            wrong(
+                diagnose::exports::<W>(&self.inner.engine, &module.component),
+                e,
+            )
+        })
     }
 
     fn cached(&self, path: &Path) -> Option<Arc<LoadedModule>> {
@@ -297,6 +321,21 @@ impl WasmRuntime {
             .unwrap_or_else(|p| p.into_inner())
             .get(path)
             .cloned()
+    }
+}
+
+/// Runs `work` (CPU-heavy, like compiling) so that it does not hold up the
+/// async executor: on a multi-threaded tokio runtime the worker hands its
+/// other tasks over first (`block_in_place`). On a current-thread runtime,
+/// or outside tokio, it simply runs; async callers that can should use
+/// `spawn_blocking` instead.
+pub(crate) fn off_executor<R>(work: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
     }
 }
 
@@ -323,9 +362,9 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn host_error(what: &str, err: wasmtime::Error) -> WasmError {
-    WasmError::Host {
-        plugin: format!("<runtime: {what}>"),
+fn runtime_error(operation: &'static str, err: impl Into<crate::error::BoxError>) -> WasmError {
+    WasmError::Runtime {
+        operation,
         source: err.into(),
     }
 }
@@ -347,10 +386,7 @@ fn start_epoch_ticker(engine: &Engine) -> Result<()> {
         })
         .map(drop)
         // Without a ticker, deadlines would never fire: refuse to run.
-        .map_err(|e| WasmError::Host {
-            plugin: "<runtime: starting the epoch ticker>".to_string(),
-            source: e.into(),
-        })
+        .map_err(|e| runtime_error("starting the epoch ticker", e))
 }
 
 #[cfg(test)]

@@ -59,6 +59,10 @@ impl Host {
     /// Stores `value` under `key` in the state of this route endpoint (or
     /// bean). State outlives single calls and instances.
     ///
+    /// The last writer wins: two instances that load, change and store the
+    /// same key at the same time lose one update. Use [`Host::increment`]
+    /// or [`Host::compare_and_set`] for read-modify-write updates.
+    ///
     /// See [`state_helpers`](crate::state_helpers) for JSON-typed helpers.
     ///
     /// # Errors
@@ -76,5 +80,43 @@ impl Host {
     /// Any error the host reports.
     pub fn load(key: &str) -> Result<Option<String>, PluginError> {
         wit_host::host_load(key).map_err(error_from_wit)
+    }
+
+    /// Adds `delta` to the integer stored under `key` (a missing key counts
+    /// as 0) and returns the new value, atomically: increments from other
+    /// instances running at the same time are never lost.
+    ///
+    /// ```no_run
+    /// use camel_wasm_sdk::{Host, PluginError};
+    ///
+    /// fn next_order_number() -> Result<i64, PluginError> {
+    ///     Host::increment("orders", 1)
+    /// }
+    /// # let _ = next_order_number;
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`PluginError::TypeConversion`] if the stored value is not a decimal
+    /// integer or the sum overflows, [`PluginError::LimitExceeded`] when the
+    /// state is full.
+    pub fn increment(key: &str, delta: i64) -> Result<i64, PluginError> {
+        wit_host::host_increment(key, delta).map_err(error_from_wit)
+    }
+
+    /// Stores `value` under `key` only if the current value is `expected`
+    /// (`None`: only if nothing is stored yet), atomically; returns whether
+    /// it stored. Retry in a loop for an optimistic read-modify-write.
+    ///
+    /// # Errors
+    ///
+    /// [`PluginError::LimitExceeded`] when the state's limits are hit, or
+    /// any other error the host reports.
+    pub fn compare_and_set(
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<bool, PluginError> {
+        wit_host::host_compare_and_set(key, expected, value).map_err(error_from_wit)
     }
 }

@@ -73,6 +73,23 @@ impl wit_host::Host for RawState {
     fn host_load(&mut self, _key: String) -> wasmtime::Result<Result<Option<String>, wit::Error>> {
         Ok(Ok(None))
     }
+
+    fn host_increment(
+        &mut self,
+        _key: String,
+        _delta: i64,
+    ) -> wasmtime::Result<Result<i64, wit::Error>> {
+        Ok(Err(wit::Error::Denied("not in benchmarks".to_string())))
+    }
+
+    fn host_compare_and_set(
+        &mut self,
+        _key: String,
+        _expected: Option<String>,
+        _value: String,
+    ) -> wasmtime::Result<Result<bool, wit::Error>> {
+        Ok(Err(wit::Error::Denied("not in benchmarks".to_string())))
+    }
 }
 
 /// One guest compiled and pre-instantiated on a bare engine.

@@ -7,10 +7,10 @@
 //! instead of recursing.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use camel_api::{Body, CamelError, Exchange, Message};
-use camel_component_api::{NoOpComponentContext, ProducerContext, RuntimeObservability};
+use camel_component_api::{NoOpComponentContext, ProducerContext, RuntimeObservability, parse_uri};
+use tokio::time::Instant;
 use tower::ServiceExt;
 
 use crate::bindings::wit;
@@ -34,22 +34,14 @@ pub(super) async fn camel_call(
     payload: String,
 ) -> Result<String, wit::Error> {
     let plugin = state.plugin.clone();
-    let Some((scheme, _)) = uri.split_once(':') else {
-        return Err(wit::Error::NotFound(format!(
-            "`{uri}` is not an endpoint URI (missing scheme)"
-        )));
-    };
-    if scheme == "wasm" {
-        return Err(wit::Error::Denied(
-            "recursive wasm calls not supported: camel-call cannot target a wasm: endpoint"
-                .to_string(),
-        ));
-    }
-    if !plugin.config.call_policy.allows(scheme) {
-        return Err(wit::Error::Denied(format!(
-            "camel-call to scheme `{scheme}` is not allowed by this endpoint's allow-call option"
-        )));
-    }
+    let parts = parse_uri(uri)
+        .map_err(|e| wit::Error::NotFound(format!("`{uri}` is not an endpoint URI: {e}")))?;
+    plugin
+        .config
+        .call_policy
+        .check_parts(&parts)
+        .map_err(wit::Error::Denied)?;
+    let scheme = parts.scheme.as_str();
     if state.call.chain.len() >= MAX_CALL_DEPTH {
         return Err(wit::Error::Denied(format!(
             "camel-call depth limit reached ({MAX_CALL_DEPTH} plugins on the chain)"
@@ -84,12 +76,15 @@ pub(super) async fn camel_call(
     let mut exchange = Exchange::new_in_out(Message::new(payload));
     exchange.set_extension(CALL_CHAIN_EXTENSION, Arc::new(CallChain(Arc::from(chain))));
 
-    let remaining = state
-        .call
-        .deadline
-        .saturating_duration_since(Instant::now());
     let started = Instant::now();
-    let outcome = tokio::time::timeout(remaining, producer.oneshot(exchange)).await;
+    // The reply (a stream, say) is read inside the plugin's deadline too.
+    let outcome = tokio::time::timeout_at(state.call.deadline, async {
+        match producer.oneshot(exchange).await {
+            Ok(reply) => reply_text(reply).await,
+            Err(err) => Err(callee_error(uri, &err)),
+        }
+    })
+    .await;
     tracing::debug!(
         plugin = %plugin.name,
         scheme,
@@ -97,13 +92,11 @@ pub(super) async fn camel_call(
         ok = matches!(outcome, Ok(Ok(_))),
         "camel-call"
     );
-    match outcome {
-        Err(_) => Err(wit::Error::Timeout(format!(
+    outcome.unwrap_or_else(|_| {
+        Err(wit::Error::Timeout(format!(
             "`{uri}` did not answer within the plugin's remaining time"
-        ))),
-        Ok(Err(err)) => Err(callee_error(uri, &err)),
-        Ok(Ok(reply)) => reply_text(reply).await,
-    }
+        )))
+    })
 }
 
 fn callee_error(uri: &str, err: &CamelError) -> wit::Error {

@@ -17,17 +17,29 @@ pub(crate) use call::{CALL_CHAIN_EXTENSION, CallChain};
 
 /// Largest property key a guest may set.
 const MAX_PROPERTY_KEY_BYTES: usize = 1024;
-/// Largest property value a guest may set.
-const MAX_PROPERTY_VALUE_BYTES: usize = 1024 * 1024;
-/// Most properties a guest may set in one call.
-const MAX_PROPERTY_WRITES: usize = 1024;
+/// What one `set-property` write costs beyond its key and value (the map
+/// entry), so that many tiny writes are bounded too.
+const PROPERTY_WRITE_OVERHEAD: usize = 64;
 
-/// A limit a host function enforces by trapping the guest.
+/// A limit a host function enforces by trapping the guest (there is no
+/// error channel to report it through).
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub(crate) struct HostTrap(pub(crate) String);
+#[error("{detail} (`{limit}`)")]
+pub(crate) struct HostTrap {
+    /// The option that sets the limit.
+    pub(crate) limit: &'static str,
+    /// What the guest did.
+    pub(crate) detail: String,
+}
 
 impl wit::Host for WasmHostState {}
+
+fn state_error(err: StateError) -> wit::Error {
+    match err {
+        StateError::Limit(msg) => wit::Error::LimitExceeded(msg),
+        StateError::Type(msg) => wit::Error::TypeConversion(msg),
+    }
+}
 
 impl wit_host::Host for WasmHostState {
     async fn camel_call(
@@ -43,18 +55,28 @@ impl wit_host::Host for WasmHostState {
     }
 
     fn set_property(&mut self, key: String, value: String) -> wasmtime::Result<()> {
-        if key.len() > MAX_PROPERTY_KEY_BYTES || value.len() > MAX_PROPERTY_VALUE_BYTES {
-            return Err(HostTrap(format!(
-                "set-property: key or value over the limit ({MAX_PROPERTY_KEY_BYTES} / {MAX_PROPERTY_VALUE_BYTES} bytes)"
-            ))
+        if key.len() > MAX_PROPERTY_KEY_BYTES {
+            return Err(HostTrap {
+                limit: "max-result-bytes",
+                detail: format!(
+                    "set-property: a {} byte key is over the {MAX_PROPERTY_KEY_BYTES} byte limit",
+                    key.len()
+                ),
+            }
             .into());
         }
-        if self.call.written.len() >= MAX_PROPERTY_WRITES && !self.call.written.contains(&key) {
-            return Err(HostTrap(format!(
-                "set-property: more than {MAX_PROPERTY_WRITES} properties written in one call"
-            ))
+        let cost = key.len() + value.len() + PROPERTY_WRITE_OVERHEAD;
+        let Some(left) = self.call.budget.checked_sub(cost) else {
+            return Err(HostTrap {
+                limit: "max-result-bytes",
+                detail: format!(
+                    "set-property: this call's writes exceed {} bytes",
+                    self.plugin.config.result_budget()
+                ),
+            }
             .into());
-        }
+        };
+        self.call.budget = left;
         self.call.written.insert(key.clone());
         self.call.properties.insert(key, Value::String(value));
         Ok(())
@@ -65,14 +87,31 @@ impl wit_host::Host for WasmHostState {
         key: String,
         value: String,
     ) -> wasmtime::Result<Result<(), wit::Error>> {
-        Ok(self
-            .plugin
-            .state
-            .store(key, value)
-            .map_err(|StateError::Limit(msg)| wit::Error::LimitExceeded(msg)))
+        Ok(self.plugin.state.store(key, value).map_err(state_error))
     }
 
     fn host_load(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, wit::Error>> {
         Ok(Ok(self.plugin.state.load(&key)))
+    }
+
+    fn host_increment(
+        &mut self,
+        key: String,
+        delta: i64,
+    ) -> wasmtime::Result<Result<i64, wit::Error>> {
+        Ok(self.plugin.state.increment(key, delta).map_err(state_error))
+    }
+
+    fn host_compare_and_set(
+        &mut self,
+        key: String,
+        expected: Option<String>,
+        value: String,
+    ) -> wasmtime::Result<Result<bool, wit::Error>> {
+        Ok(self
+            .plugin
+            .state
+            .compare_and_set(key, expected.as_deref(), value)
+            .map_err(state_error))
     }
 }

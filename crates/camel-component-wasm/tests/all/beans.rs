@@ -65,6 +65,8 @@ plugins_dir = "plugins"
 
 [default.beans.greeter]
 plugin = "greeter"
+[default.beans.greeter.limits]
+allow-call-schemes = "direct"
 
 [default.beans.polite]
 plugin = "greeter"
@@ -271,9 +273,9 @@ async fn bad_entries_fail_naming_the_bean() {
         ("plugin = \"../greeter\"", "plain name"),
         (
             "plugin = \"processor\"",
-            "does not implement the camel:wasm `bean` world",
+            "it is a processor (it exports `process`): use it in a `wasm:` endpoint",
         ),
-        ("plugin = \"strict\"", "init failed"),
+        ("plugin = \"strict\"", "`init` failed"),
         (
             "plugin = \"greeter\"\n[beans.broken.limits]\nmax-memory = 0",
             "max-memory",

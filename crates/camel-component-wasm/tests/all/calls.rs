@@ -35,7 +35,7 @@ async fn context_with_caller(query: &str) -> TestContext {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn calls_another_route_and_gets_its_reply() {
-    let t = context_with_caller("").await;
+    let t = context_with_caller("allow-call=direct:service").await;
     let reply = t
         .send("caller", call("direct:service", "ping"))
         .await
@@ -46,7 +46,7 @@ async fn calls_another_route_and_gets_its_reply() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn failures_come_back_as_wit_errors() {
-    let t = context_with_caller("").await;
+    let t = context_with_caller("allow-call=*").await;
     for (uri, kind) in [
         ("nosuch:thing", "not-found"),
         ("not a uri", "not-found"),
@@ -64,7 +64,7 @@ async fn failures_come_back_as_wit_errors() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_call_to_a_wasm_uri_is_refused() {
-    let t = context_with_caller("").await;
+    let t = context_with_caller("allow-call=*?*").await;
     let reply = t
         .send("caller", call(&wasm_uri(guests::ECHO, ""), "x"))
         .await
@@ -79,7 +79,7 @@ async fn a_call_to_a_wasm_uri_is_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_indirect_loop_back_into_the_plugin_is_refused() {
-    let t = context_with_caller("").await;
+    let t = context_with_caller("allow-call=direct").await;
     // caller → direct:hop → the same module in another route.
     let reply = t.send("caller", call("direct:hop", "x")).await.unwrap();
     assert_eq!(
@@ -93,6 +93,55 @@ async fn an_indirect_loop_back_into_the_plugin_is_refused() {
         .send("caller", call("direct:service", "ok"))
         .await
         .unwrap();
+    assert_eq!(text(reply_body(&reply)), "OK");
+}
+
+/// Regression: `camel-call` used to be allowed to every scheme by default,
+/// so an untrusted plugin reached `mock:anything-it-names`.
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_is_callable_unless_allowed() {
+    let t = context_with_caller("").await;
+    for uri in ["mock:anything-it-names", "direct:service", "log:x"] {
+        let reply = t.send("caller", call(uri, "x")).await.unwrap();
+        assert_eq!(
+            reply.input.header("call-error-kind"),
+            Some(&json!("denied")),
+            "{uri}"
+        );
+        let msg = reply.input.header("call-error").unwrap().to_string();
+        assert!(msg.contains("allow-call"), "{msg}");
+    }
+    assert!(t.mock.get_endpoint("anything-it-names").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exact_endpoints_and_query_options() {
+    let t = context_with_caller("allow-call=direct:service").await;
+    // Another endpoint of an allowed scheme is refused...
+    let reply = t.send("caller", call("direct:hop", "x")).await.unwrap();
+    assert_eq!(
+        reply.input.header("call-error-kind"),
+        Some(&json!("denied"))
+    );
+    // ...and so are query options the plugin adds on its own.
+    let reply = t
+        .send("caller", call("direct:service?timeout=1", "x"))
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.input.header("call-error-kind"),
+        Some(&json!("denied"))
+    );
+    let msg = reply.input.header("call-error").unwrap().to_string();
+    assert!(msg.contains("query options"), "{msg}");
+
+    // `?*` allows them.
+    let t = context_with_caller("allow-call=direct:service?*").await;
+    let reply = t
+        .send("caller", call("direct:service?timeout=5000", "ok"))
+        .await
+        .unwrap();
+    assert_eq!(reply.input.header("call-error"), None);
     assert_eq!(text(reply_body(&reply)), "OK");
 }
 

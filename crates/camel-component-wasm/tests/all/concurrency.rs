@@ -11,9 +11,12 @@ use crate::support::{TestContext, reply_body, text, wasm_uri};
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn five_hundred_concurrent_exchanges_are_all_correct() {
     let mut t = TestContext::new().await;
-    t.route("par", &[wasm_uri(guests::UPPERCASE, "max-instances=8")])
-        .await
-        .unwrap();
+    t.route(
+        "par",
+        &[wasm_uri(guests::UPPERCASE, "max-concurrent-calls=8")],
+    )
+    .await
+    .unwrap();
     t.start().await;
     let t = Arc::new(t);
 

@@ -60,23 +60,45 @@ fn symlink_escape_is_refused() {
 fn uri_parameters() {
     let c = component(&guest_dir());
     let ok = c
-        .endpoint(&wasm_uri(guests::ECHO, "timeout=5&max-memory=1048576"))
+        .endpoint(&wasm_uri(guests::ECHO, "timeout=5&max-memory=2097152"))
         .unwrap();
     assert_eq!(ok.config().timeout.as_secs(), 5);
-    assert_eq!(ok.config().max_memory, 1_048_576);
+    assert_eq!(ok.config().max_memory, 2_097_152);
     for (query, name) in [
         ("timeout=0", "timeout"),
         ("timeout=soon", "timeout"),
         ("max-memory=-5", "max-memory"),
         ("max-memory=0", "max-memory"),
         ("colour=blue", "colour"),
+        ("timeout=inf", "timeout"),
+        ("timeout=1e-300", "timeout"),
+        ("idle-timeout=1e-300", "idle-timeout"),
+        // Below what the module needs: refused now, not at the first exchange.
+        ("max-memory=1", "max-memory"),
+        ("max-tables=1", "max-tables"),
+        ("max-core-instances=1", "max-core-instances"),
+        ("max-instances=1", "max-core-instances"),
+        ("max-table-elements=1", "max-table-elements"),
     ] {
         let err = c.endpoint(&wasm_uri(guests::ECHO, query)).unwrap_err();
         match &err {
-            WasmError::InvalidParameter { name: n, .. } => assert_eq!(n, name, "{query}"),
+            WasmError::InvalidParameter { name: n, .. } => assert_eq!(n, name, "{query}: {err}"),
             other => panic!("{query}: unexpected {other}"),
         }
     }
+}
+
+#[test]
+fn limits_the_module_needs_are_named_at_creation() {
+    let c = component(&guest_dir());
+    let err = c
+        .endpoint(&wasm_uri(guests::ECHO, "max-memory=65536"))
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("max-memory") && msg.contains("needs at least"),
+        "{msg}"
+    );
 }
 
 #[test]

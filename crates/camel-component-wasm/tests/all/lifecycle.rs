@@ -67,9 +67,12 @@ async fn a_route_chaining_four_plugins() {
 async fn init_runs_once_per_instance_and_instances_are_reused() {
     let mut t = TestContext::new().await;
     // One instance: every exchange lands on it.
-    t.route("init", &[wasm_uri(guests::INIT_COUNTER, "max-instances=1")])
-        .await
-        .unwrap();
+    t.route(
+        "init",
+        &[wasm_uri(guests::INIT_COUNTER, "max-concurrent-calls=1")],
+    )
+    .await
+    .unwrap();
     t.start().await;
 
     for expected in 1..=5u64 {
@@ -106,7 +109,7 @@ async fn a_guest_error_fails_the_exchange_with_its_message() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn init_failure_is_reported_as_unhealthy() {
+async fn init_failure_names_init_and_carries_the_guest_message() {
     let mut t = TestContext::new().await;
     t.route("badinit", &[wasm_uri(guests::INIT_FAILS, "")])
         .await
@@ -115,12 +118,15 @@ async fn init_failure_is_reported_as_unhealthy() {
 
     let err = t.send_text("badinit", "x").await.unwrap_err();
     match wasm_error_of(&err) {
-        Some(WasmError::Unhealthy { reason, .. }) => {
-            assert!(
-                reason.contains("missing configuration: api key"),
-                "{reason}"
-            );
-        }
+        Some(WasmError::Init { source, .. }) => match source.as_ref() {
+            WasmError::Guest { error, .. } => {
+                assert!(
+                    error.message().contains("missing configuration: api key"),
+                    "{error}"
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        },
         other => panic!("unexpected {other:?} from {err}"),
     }
 }

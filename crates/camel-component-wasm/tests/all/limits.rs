@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use camel_api::{CamelError, Exchange, Message};
-use camel_component_wasm::{CRASH_LOOP_THRESHOLD, TrapReason, WasmError, wasm_error_of};
+use camel_component_wasm::test_support::{CRASH_LOOP_INITIAL_BACKOFF, CRASH_LOOP_THRESHOLD};
+use camel_component_wasm::{TrapReason, WasmError, wasm_error_of};
 use camel_wasm_test_artifacts as guests;
 
 use crate::support::{TestContext, reply_body, text, wasm_uri};
@@ -156,14 +157,12 @@ async fn huge_output_is_bounded_by_guest_memory() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn failing_init_is_unhealthy_then_a_crash_loop() {
+async fn failing_init_is_an_init_error_then_a_crash_loop() {
     let t = one_route("init", guests::INIT_FAILS, "").await;
     for _ in 0..CRASH_LOOP_THRESHOLD {
         let err = t.send_text("init", "x").await.unwrap_err();
         match typed(&err) {
-            WasmError::Unhealthy { reason, .. } => {
-                assert!(reason.contains("init failed"), "{reason}")
-            }
+            WasmError::Init { .. } => assert!(err.to_string().contains("`init` failed"), "{err}"),
             other => panic!("unexpected {other}"),
         }
     }
@@ -174,7 +173,7 @@ async fn failing_init_is_unhealthy_then_a_crash_loop() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test(flavor = "current_thread")]
 async fn a_crash_loop_reports_unhealthy_and_recovers_by_itself() {
     let t = one_route("loop", guests::PANICKING, "").await;
     let check_name = wasm_uri(guests::PANICKING, "");
@@ -204,8 +203,11 @@ async fn a_crash_loop_reports_unhealthy_and_recovers_by_itself() {
         Some("Failed")
     );
 
-    // After the back-off a probe goes through and closes the guard.
-    tokio::time::sleep(camel_component_wasm::CRASH_LOOP_INITIAL_BACKOFF).await;
+    // After the back-off (on tokio's clock, advanced rather than slept) a
+    // probe goes through and closes the guard.
+    tokio::time::pause();
+    tokio::time::advance(CRASH_LOOP_INITIAL_BACKOFF).await;
+    tokio::time::resume();
     assert_next_ok(&t, "loop").await;
     assert_eq!(
         status(t.ctx.health_check().await).as_deref(),

@@ -4,6 +4,7 @@
 mod support;
 
 mod beans;
+mod boundaries;
 mod calls;
 mod concurrency;
 mod endpoint_errors;

@@ -24,14 +24,14 @@ async fn isolation_exchange_gives_every_exchange_a_fresh_instance() {
         "fresh",
         &[wasm_uri(
             guests::INIT_COUNTER,
-            "isolation=exchange&max-instances=1",
+            "isolation=exchange&max-concurrent-calls=1",
         )],
     )
     .await
     .unwrap();
     t.route(
         "reused",
-        &[wasm_uri(guests::INIT_COUNTER, "max-instances=1")],
+        &[wasm_uri(guests::INIT_COUNTER, "max-concurrent-calls=1")],
     )
     .await
     .unwrap();
@@ -50,7 +50,7 @@ async fn recycle_after_replaces_instances() {
         "recycled",
         &[wasm_uri(
             guests::INIT_COUNTER,
-            "recycle-after=2&max-instances=1",
+            "recycle-after=2&max-concurrent-calls=1",
         )],
     )
     .await
@@ -73,7 +73,7 @@ async fn idle_instances_are_trimmed() {
         "idle",
         &[wasm_uri(
             guests::INIT_COUNTER,
-            "idle-timeout=0.05&max-instances=1",
+            "idle-timeout=0.05&max-concurrent-calls=1",
         )],
     )
     .await
@@ -156,7 +156,9 @@ fn the_compile_cache_survives_restarts_and_ignores_corrupt_entries() {
     assert!(!cache_files(cache.path()).is_empty());
     // A new engine (as after a restart) finds it.
     assert_eq!(load().0, 1);
-    // Corrupt every entry: it is ignored and rebuilt, never trusted.
+    // Corrupt every entry: entries that do not deserialize are ignored and
+    // rebuilt. (A well-formed entry is run as it is: that is why the
+    // directory must be private; see `an_untrusted_compile_cache_directory_is_refused`.)
     for file in cache_files(cache.path()) {
         std::fs::write(&file, b"garbage").unwrap();
     }

@@ -34,9 +34,12 @@ async fn state_survives_calls_and_is_separate_per_route() {
 async fn state_survives_instance_replacement() {
     let mut t = TestContext::new().await;
     // Two steps of the same route are two endpoints; one instance each.
-    t.route("count-one", &[wasm_uri(guests::COUNTER, "max-instances=1")])
-        .await
-        .unwrap();
+    t.route(
+        "count-one",
+        &[wasm_uri(guests::COUNTER, "max-concurrent-calls=1")],
+    )
+    .await
+    .unwrap();
     t.start().await;
     for _ in 0..2 {
         t.send_text("count-one", "x").await.unwrap();

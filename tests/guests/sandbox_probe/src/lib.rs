@@ -5,8 +5,10 @@
 //! - `args`: how many command-line arguments it can see;
 //! - `fs-root`, `fs-cwd`: `ok` if listing `/` or `.` worked, else `denied`;
 //! - `fs-write`: `ok` if creating `/tmp/escape` worked, else `denied`;
-//! - `net`: `ok` if a TCP connection to 127.0.0.1:80 was made, else `denied`;
 //! - it also prints a line to stdout and to stderr (for the log capture).
+//!
+//! Network access is probed by `net_probe`: a plugin that imports
+//! `wasi:sockets` is not loaded at all.
 
 use camel_wasm_sdk::{Exchange, PluginError, plugin};
 
@@ -23,13 +25,11 @@ fn sandbox_probe(mut exchange: Exchange) -> Result<Exchange, PluginError> {
     let fs_root = outcome(std::fs::read_dir("/"));
     let fs_cwd = outcome(std::fs::read_dir("."));
     let fs_write = outcome(std::fs::write("/tmp/escape", b"x"));
-    let net = outcome(std::net::TcpStream::connect("127.0.0.1:80"));
     let message = exchange.message_mut();
     message.set_header("env-vars", env_vars);
     message.set_header("args", args);
     message.set_header("fs-root", fs_root);
     message.set_header("fs-cwd", fs_cwd);
     message.set_header("fs-write", fs_write);
-    message.set_header("net", net);
     Ok(exchange)
 }

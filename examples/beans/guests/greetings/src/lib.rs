@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use camel_wasm_sdk::state_helpers::{load_json, store_json};
-use camel_wasm_sdk::{Exchange, PluginError, export_bean};
+use camel_wasm_sdk::state_helpers::load_json;
+use camel_wasm_sdk::{Exchange, Host, PluginError, export_bean};
 
 static GREETING: OnceLock<String> = OnceLock::new();
 
@@ -37,8 +37,8 @@ fn name(exchange: &Exchange) -> Result<String, PluginError> {
 fn greet(mut exchange: Exchange) -> Result<Exchange, PluginError> {
     let greeting = GREETING.get().map_or("Hello", String::as_str);
     let name = name(&exchange)?;
-    let count = load_json::<u64>("greeted")?.unwrap_or(0) + 1;
-    store_json("greeted", &count)?;
+    // Atomic, so concurrent calls never lose a count.
+    Host::increment("greeted", 1)?;
     exchange.set_body(format!("{greeting}, {name}!"));
     Ok(exchange)
 }
@@ -50,7 +50,7 @@ fn shout(mut exchange: Exchange) -> Result<Exchange, PluginError> {
 }
 
 fn stats(mut exchange: Exchange) -> Result<Exchange, PluginError> {
-    let count = load_json::<u64>("greeted")?.unwrap_or(0);
+    let count = load_json::<i64>("greeted")?.unwrap_or(0);
     exchange.message_mut().set_header("greeted", count);
     Ok(exchange)
 }
