@@ -131,6 +131,49 @@ async fn init_failure_names_init_and_carries_the_guest_message() {
     }
 }
 
+/// Regression: a trap inside `init` was reported as a plain trap, without
+/// saying it happened in `init`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trap_in_init_says_so() {
+    let mut t = TestContext::new().await;
+    t.route("panicinit", &[wasm_uri(guests::INIT_PANICS, "")])
+        .await
+        .unwrap();
+    t.start().await;
+    let err = t.send_text("panicinit", "x").await.unwrap_err();
+    match wasm_error_of(&err) {
+        Some(WasmError::Init { source, .. }) => match source.as_ref() {
+            WasmError::GuestPanic { message, .. } => {
+                assert!(message.contains("config file is corrupt"), "{message}")
+            }
+            other => panic!("unexpected {other:?}"),
+        },
+        other => panic!("unexpected {other:?} from {err}"),
+    }
+    let msg = err.to_string();
+    assert!(
+        msg.contains("`init` failed") && msg.contains("panicked"),
+        "{msg}"
+    );
+}
+
+/// The contract evolves additively: a guest built against the first
+/// published `camel:wasm@0.1.0` WIT (without the SDK) still loads and runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn guests_of_the_0_1_0_contract_still_run() {
+    let mut t = TestContext::new().await;
+    t.route("compat", &[wasm_uri(guests::COMPAT_V0_1_0, "")])
+        .await
+        .unwrap();
+    t.start().await;
+    let reply = t.send_text("compat", "x").await.unwrap();
+    assert_eq!(
+        reply.input.header("contract"),
+        Some(&serde_json::json!("0.1.0"))
+    );
+    assert_eq!(reply.property("compat"), Some(&serde_json::json!("yes")));
+}
+
 #[test]
 fn wasm_endpoints_cannot_be_consumers() {
     let component = camel_component_wasm::WasmComponent::new(guest_dir()).unwrap();

@@ -86,6 +86,80 @@ async fn idle_instances_are_trimmed() {
     assert_eq!(calls(&t, "idle").await.1, json!(1));
 }
 
+/// Regression: idle instances were trimmed only when the endpoint was next
+/// used, so a burst followed by silence kept all their memory. A timer
+/// trims them (tokio's clock is advanced, not slept).
+#[tokio::test(flavor = "current_thread")]
+async fn idle_instances_are_trimmed_without_traffic() {
+    let component = WasmComponent::builder(guest_dir())
+        .runtime(crate::support::shared_runtime())
+        .build()
+        .unwrap();
+    let endpoint = component
+        .endpoint(&wasm_uri(guests::ECHO, "idle-timeout=10"))
+        .unwrap();
+    tower::ServiceExt::oneshot(
+        endpoint.producer(),
+        camel_api::Exchange::new(camel_api::Message::new("x")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(endpoint.idle_instances(), 1);
+
+    tokio::time::pause();
+    tokio::time::advance(std::time::Duration::from_secs(9)).await;
+    tokio::task::yield_now().await;
+    assert_eq!(endpoint.idle_instances(), 1, "not idle for long enough yet");
+    tokio::time::advance(std::time::Duration::from_secs(11)).await;
+    for _ in 0..3 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(endpoint.idle_instances(), 0);
+    tokio::time::resume();
+}
+
+/// The wait for a free instance is bounded by `timeout` too: behind a
+/// guest that holds the only instance, a queued exchange fails with `Busy`
+/// instead of waiting without end.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_wait_for_a_free_instance_is_bounded() {
+    let component = WasmComponent::builder(guest_dir())
+        .runtime(crate::support::shared_runtime())
+        .build()
+        .unwrap();
+    let endpoint = component
+        .endpoint(&wasm_uri(
+            guests::SLEEPER,
+            "timeout=1&max-concurrent-calls=1",
+        ))
+        .unwrap();
+    let sleep_forever = |delay_ms: u64| {
+        let producer = endpoint.producer();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+            let mut m = camel_api::Message::new("zz");
+            m.set_header("secs", "max");
+            tower::ServiceExt::oneshot(producer, camel_api::Exchange::new(m)).await
+        })
+    };
+    // A holds the instance until its timeout (1 s); B queues at once and C
+    // half a second later. Whichever of B and C does not get the instance
+    // in time fails with Busy; the one that does runs into its timeout.
+    let (a, b, c) = (sleep_forever(0), sleep_forever(50), sleep_forever(500));
+    let kind = |r: Result<Result<camel_api::Exchange, camel_api::CamelError>, _>| {
+        let err = r.unwrap().unwrap_err();
+        match camel_component_wasm::wasm_error_of(&err) {
+            Some(WasmError::Timeout { .. }) => "timeout",
+            Some(WasmError::Busy { .. }) => "busy",
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(kind(a.await), "timeout");
+    let mut rest = vec![kind(b.await), kind(c.await)];
+    rest.sort();
+    assert!(rest.contains(&"busy"), "{rest:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_pooling_allocator_serves_fresh_instances() {
     let runtime = WasmRuntime::builder()
