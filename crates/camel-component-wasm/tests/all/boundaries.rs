@@ -7,17 +7,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use camel_api::{Body, CamelError, Exchange, Message};
-use camel_component_wasm::{PoolingOptions, WasmComponent, WasmError, WasmRuntime, wasm_error_of};
+use camel_component_wasm::{PoolingOptions, WasmComponent, WasmError, WasmRuntime};
 use camel_wasm_test_artifacts as guests;
 use futures::future::join_all;
 use serde_json::json;
 use tower::ServiceExt;
 
-use crate::support::{TestContext, guest_dir, reply_body, text, wasm_uri};
-
-fn typed(err: &CamelError) -> &WasmError {
-    wasm_error_of(err).unwrap_or_else(|| panic!("not a WasmError: {err:?}"))
-}
+use crate::support::{
+    TestContext, assert_next_ok, endpoint, guest_dir, one_route, reply_body, typed, wasm_uri,
+};
 
 fn with_headers(body: &str, headers: &[(&str, &str)]) -> Exchange {
     let mut m = Message::new(body);
@@ -25,21 +23,6 @@ fn with_headers(body: &str, headers: &[(&str, &str)]) -> Exchange {
         m.set_header(*k, *v);
     }
     Exchange::new_in_out(m)
-}
-
-async fn one_route(id: &str, guest: &str, query: &str) -> TestContext {
-    let mut t = TestContext::new().await;
-    t.route(id, &[wasm_uri(guest, query)]).await.unwrap();
-    t.start().await;
-    t
-}
-
-async fn assert_next_ok(t: &TestContext, id: &str) {
-    let reply = t
-        .send_text(id, "ok")
-        .await
-        .expect("the next exchange works");
-    assert_eq!(text(reply_body(&reply)), "ok");
 }
 
 /// Regression: a guest blocked in `wasi:clocks`/`poll` used to escape its
@@ -190,13 +173,7 @@ async fn set_property_writes_share_the_call_budget() {
 /// handed out exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_increments_are_never_lost() {
-    let component = WasmComponent::builder(guest_dir())
-        .runtime(crate::support::shared_runtime())
-        .build()
-        .unwrap();
-    let endpoint = component
-        .endpoint(&wasm_uri(guests::COUNTER, "max-concurrent-calls=8"))
-        .unwrap();
+    let endpoint = endpoint(guests::COUNTER, "max-concurrent-calls=8");
     let calls = (0..401).map(|_| {
         let producer = endpoint.producer();
         tokio::spawn(async move {

@@ -5,24 +5,12 @@
 
 use std::sync::Arc;
 
-use camel_api::{CamelError, Exchange, Message};
+use camel_api::{Exchange, Message};
 use camel_component_wasm::test_support::{CRASH_LOOP_INITIAL_BACKOFF, CRASH_LOOP_THRESHOLD};
-use camel_component_wasm::{TrapReason, WasmError, wasm_error_of};
+use camel_component_wasm::{TrapReason, WasmError};
 use camel_wasm_test_artifacts as guests;
 
-use crate::support::{TestContext, reply_body, text, wasm_uri};
-
-/// A started context with one route `id` → `guest?query`.
-async fn one_route(id: &str, guest: &str, query: &str) -> TestContext {
-    let mut t = TestContext::new().await;
-    t.route(id, &[wasm_uri(guest, query)]).await.unwrap();
-    t.start().await;
-    t
-}
-
-fn typed(err: &CamelError) -> &WasmError {
-    wasm_error_of(err).unwrap_or_else(|| panic!("not a WasmError: {err:?}"))
-}
+use crate::support::{TestContext, assert_next_ok, one_route, reply_body, text, typed, wasm_uri};
 
 fn assert_plugin(err: &WasmError, guest: &str) {
     let file = std::path::Path::new(guest)
@@ -30,14 +18,6 @@ fn assert_plugin(err: &WasmError, guest: &str) {
         .unwrap()
         .to_string_lossy();
     assert_eq!(err.plugin(), Some(file.as_ref()), "{err}");
-}
-
-async fn assert_next_ok(t: &TestContext, id: &str) {
-    let reply = t
-        .send_text(id, "ok")
-        .await
-        .expect("the next exchange works");
-    assert_eq!(text(reply_body(&reply)), "ok");
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -91,13 +91,7 @@ async fn idle_instances_are_trimmed() {
 /// trims them (tokio's clock is advanced, not slept).
 #[tokio::test(flavor = "current_thread")]
 async fn idle_instances_are_trimmed_without_traffic() {
-    let component = WasmComponent::builder(guest_dir())
-        .runtime(crate::support::shared_runtime())
-        .build()
-        .unwrap();
-    let endpoint = component
-        .endpoint(&wasm_uri(guests::ECHO, "idle-timeout=10"))
-        .unwrap();
+    let endpoint = crate::support::endpoint(guests::ECHO, "idle-timeout=10");
     tower::ServiceExt::oneshot(
         endpoint.producer(),
         camel_api::Exchange::new(camel_api::Message::new("x")),
@@ -123,16 +117,7 @@ async fn idle_instances_are_trimmed_without_traffic() {
 /// instead of waiting without end.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_wait_for_a_free_instance_is_bounded() {
-    let component = WasmComponent::builder(guest_dir())
-        .runtime(crate::support::shared_runtime())
-        .build()
-        .unwrap();
-    let endpoint = component
-        .endpoint(&wasm_uri(
-            guests::SLEEPER,
-            "timeout=1&max-concurrent-calls=1",
-        ))
-        .unwrap();
+    let endpoint = crate::support::endpoint(guests::SLEEPER, "timeout=1&max-concurrent-calls=1");
     let sleep_forever = |delay_ms: u64| {
         let producer = endpoint.producer();
         tokio::spawn(async move {

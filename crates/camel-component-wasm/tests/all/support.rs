@@ -36,6 +36,39 @@ pub(crate) fn wasm_uri(artifact: &str, query: &str) -> String {
     }
 }
 
+/// An endpoint of the test guests on the shared runtime, outside any
+/// context (for tests that drive a producer directly).
+pub(crate) fn endpoint(artifact: &str, query: &str) -> camel_component_wasm::WasmEndpoint {
+    camel_component_wasm::WasmComponent::builder(guest_dir())
+        .runtime(shared_runtime())
+        .build()
+        .expect("component")
+        .endpoint(&wasm_uri(artifact, query))
+        .expect("endpoint")
+}
+
+/// A started context with one route `id` → `guest?query`.
+pub(crate) async fn one_route(id: &str, guest: &str, query: &str) -> TestContext {
+    let mut t = TestContext::new().await;
+    t.route(id, &[wasm_uri(guest, query)]).await.unwrap();
+    t.start().await;
+    t
+}
+
+/// The typed error inside a `CamelError` from this crate.
+pub(crate) fn typed(err: &CamelError) -> &camel_component_wasm::WasmError {
+    camel_component_wasm::wasm_error_of(err).unwrap_or_else(|| panic!("not a WasmError: {err:?}"))
+}
+
+/// Hostile test guests behave when the body is `ok`: the endpoint works.
+pub(crate) async fn assert_next_ok(t: &TestContext, id: &str) {
+    let reply = t
+        .send_text(id, "ok")
+        .await
+        .expect("the next exchange works");
+    assert_eq!(text(reply_body(&reply)), "ok");
+}
+
 /// One runtime for the whole test binary, so each guest compiles once.
 pub(crate) fn shared_runtime() -> WasmRuntime {
     static RUNTIME: OnceLock<WasmRuntime> = OnceLock::new();
