@@ -11,12 +11,13 @@ use wasmtime::Store;
 
 use crate::bindings::bean::Bean;
 use crate::bindings::wit;
+use crate::call_chain::CallChain;
 use crate::convert;
 use crate::error::{GuestError, Result, WasmError};
 use crate::guest_text;
 use crate::host_state::{CallState, WasmHostState};
 use crate::instance_pool::{GuestCall, InstancePool};
-use crate::producer::{guest_error, incoming_chain, result_error};
+use crate::producer::{guest_error, result_error};
 use crate::world::BeanWorld;
 
 /// A WASM bean: one component exposing several named methods.
@@ -83,7 +84,7 @@ impl WasmBean {
         let (methods, _) = pool
             .call(
                 Methods,
-                CallState::for_exchange(Default::default(), crate::host_state::empty_chain()),
+                CallState::for_exchange(Default::default(), CallChain::empty()),
             )
             .await;
         let methods: Vec<String> = methods?
@@ -130,7 +131,7 @@ impl WasmBean {
                 )),
             });
         }
-        let chain = incoming_chain(plugin, exchange)?;
+        let chain = CallChain::incoming(plugin, exchange)?;
         let (input, properties) =
             convert::exchange_to_wit(exchange, plugin.config.max_stream_bytes)
                 .await

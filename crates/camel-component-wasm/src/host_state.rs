@@ -11,6 +11,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::random::WasiRandomCtx;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::call_chain::CallChain;
 use crate::guest_output::GuestOutput;
 use crate::plugin::PluginContext;
 
@@ -89,7 +90,7 @@ pub(crate) struct CallState {
     /// Keys written through `set-property` during this call.
     pub(crate) written: HashSet<String>,
     /// Plugins already running on this call chain (for the recursion guard).
-    pub(crate) chain: Arc<[Arc<str>]>,
+    pub(crate) chain: CallChain,
     /// Bytes the host may still materialise for this call
     /// (`max-result-bytes`): `set-property` writes and, after the call, the
     /// values parsed from the result.
@@ -103,26 +104,19 @@ impl CallState {
             deadline,
             properties: HashMap::new(),
             written: HashSet::new(),
-            chain: empty_chain(),
+            chain: CallChain::empty(),
             budget: 0,
         }
     }
 
     /// The host state for one exchange (the pool sets deadline and budget).
-    pub(crate) fn for_exchange(properties: HashMap<String, Value>, chain: Arc<[Arc<str>]>) -> Self {
+    pub(crate) fn for_exchange(properties: HashMap<String, Value>, chain: CallChain) -> Self {
         CallState {
             properties,
             chain,
             ..CallState::new(Instant::now())
         }
     }
-}
-
-/// The empty call chain, shared so that calls outside any chain (nearly all
-/// of them) allocate nothing for it.
-pub(crate) fn empty_chain() -> Arc<[Arc<str>]> {
-    static EMPTY: std::sync::OnceLock<Arc<[Arc<str>]>> = std::sync::OnceLock::new();
-    EMPTY.get_or_init(|| Arc::from(Vec::new())).clone()
 }
 
 /// Bytes a table element is charged against `max-memory` (a pointer).

@@ -43,6 +43,7 @@ mod bean;
 mod bean_config;
 mod bindings;
 mod bundle;
+mod call_chain;
 mod call_policy;
 mod component;
 mod config;
@@ -65,6 +66,7 @@ mod private_dir;
 mod producer;
 mod runtime;
 mod state_store;
+mod trap;
 mod wasi;
 mod world;
 

@@ -12,10 +12,10 @@ use wasmtime::Store;
 
 use crate::bindings::processor::Processor;
 use crate::bindings::wit;
+use crate::call_chain::CallChain;
 use crate::convert::{self, ConvertError};
 use crate::error::{GuestError, Result, WasmError};
 use crate::guest_text;
-use crate::host::{CALL_CHAIN_EXTENSION, CallChain};
 use crate::host_state::{CallState, WasmHostState};
 use crate::instance_pool::{GuestCall, InstancePool};
 use crate::plugin::PluginContext;
@@ -80,7 +80,7 @@ impl GuestCall<ProcessorWorld> for Process<'_> {
 /// One exchange through one instance.
 async fn process(pool: &InstancePool<ProcessorWorld>, mut exchange: Exchange) -> Result<Exchange> {
     let plugin = &pool.plugin;
-    let chain = incoming_chain(plugin, &exchange)?;
+    let chain = CallChain::incoming(plugin, &exchange)?;
     let (input, properties) =
         convert::exchange_to_wit(&mut exchange, plugin.config.max_stream_bytes)
             .await
@@ -102,24 +102,6 @@ async fn process(pool: &InstancePool<ProcessorWorld>, mut exchange: Exchange) ->
             error: guest_error(error),
         }),
     }
-}
-
-/// The call chain the exchange arrived with; refuses a loop back into this
-/// plugin.
-pub(crate) fn incoming_chain(
-    plugin: &PluginContext,
-    exchange: &Exchange,
-) -> Result<Arc<[Arc<str>]>> {
-    let Some(CallChain(chain)) = exchange.get_extension::<CallChain>(CALL_CHAIN_EXTENSION) else {
-        return Ok(crate::host_state::empty_chain());
-    };
-    if chain.iter().any(|id| **id == *plugin.module_id) {
-        return Err(WasmError::Recursion {
-            plugin: plugin.name.to_string(),
-            reason: "the exchange came back to this plugin through camel-call".to_string(),
-        });
-    }
-    Ok(chain.clone())
 }
 
 /// Why a guest's result could not be applied to the exchange.

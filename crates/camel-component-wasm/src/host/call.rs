@@ -2,9 +2,9 @@
 //!
 //! rust-camel 0.64 has no producer template, so the call resolves the
 //! component, creates the endpoint and a producer, and sends one exchange.
-//! A chain of plugins travels with the exchange as an extension, so a call
-//! that would come back into a plugin already on the chain is refused
-//! instead of recursing.
+//! The exchange it sends carries the caller on its call chain (see
+//! [`crate::call_chain`]), so a call that would come back into a plugin
+//! already on the chain is refused instead of recursing.
 
 use std::sync::Arc;
 
@@ -14,19 +14,9 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 
 use crate::bindings::wit;
+use crate::call_chain;
 use crate::error::{WasmError, wasm_error_of};
 use crate::host_state::WasmHostState;
-
-/// The exchange extension that carries the chain of running plugins.
-pub(crate) const CALL_CHAIN_EXTENSION: &str = "camel-wasm.call-chain";
-/// Longest chain of plugins calling through other endpoints.
-const MAX_CALL_DEPTH: usize = 8;
-/// Largest reply body a plugin receives.
-const MAX_REPLY_BYTES: usize = 10 * 1024 * 1024;
-
-/// The plugins (module ids) running on an exchange's call chain.
-#[derive(Debug, Clone)]
-pub(crate) struct CallChain(pub(crate) Arc<[Arc<str>]>);
 
 pub(super) async fn camel_call(
     state: &mut WasmHostState,
@@ -42,9 +32,10 @@ pub(super) async fn camel_call(
         .check_parts(&parts)
         .map_err(wit::Error::Denied)?;
     let scheme = parts.scheme.as_str();
-    if state.call.chain.len() >= MAX_CALL_DEPTH {
+    if state.call.chain.is_full() {
         return Err(wit::Error::Denied(format!(
-            "camel-call depth limit reached ({MAX_CALL_DEPTH} plugins on the chain)"
+            "camel-call depth limit reached ({} plugins on the chain)",
+            call_chain::MAX_DEPTH
         )));
     }
     let Some(registry) = plugin.registry.clone() else {
@@ -71,16 +62,14 @@ pub(super) async fn camel_call(
         .create_producer(observability, &ProducerContext::new())
         .map_err(unreachable)?;
 
-    let mut chain: Vec<Arc<str>> = state.call.chain.iter().cloned().collect();
-    chain.push(plugin.module_id.clone());
     let mut exchange = Exchange::new_in_out(Message::new(payload));
-    exchange.set_extension(CALL_CHAIN_EXTENSION, Arc::new(CallChain(Arc::from(chain))));
+    state.call.chain.extend_onto(&plugin, &mut exchange);
 
     let started = Instant::now();
     // The reply (a stream, say) is read inside the plugin's deadline too.
     let outcome = tokio::time::timeout_at(state.call.deadline, async {
         match producer.oneshot(exchange).await {
-            Ok(reply) => reply_text(reply).await,
+            Ok(reply) => reply_text(reply, plugin.config.max_stream_bytes).await,
             Err(err) => Err(callee_error(uri, &err)),
         }
     })
@@ -112,8 +101,8 @@ fn callee_error(uri: &str, err: &CamelError) -> wit::Error {
 }
 
 /// The reply body as text: the output message if a step set one, else the
-/// input message.
-async fn reply_text(reply: Exchange) -> Result<String, wit::Error> {
+/// input message. A streamed reply is read up to `max-stream-bytes`.
+async fn reply_text(reply: Exchange, max_stream_bytes: usize) -> Result<String, wit::Error> {
     let body = match reply.output {
         Some(output) => output.body,
         None => reply.input.body,
@@ -124,7 +113,7 @@ async fn reply_text(reply: Exchange) -> Result<String, wit::Error> {
         Body::Json(v) => Ok(v.to_string()),
         other => {
             let bytes = other
-                .into_bytes(MAX_REPLY_BYTES)
+                .into_bytes(max_stream_bytes)
                 .await
                 .map_err(|e| wit::Error::LimitExceeded(format!("reply body: {e}")))?;
             String::from_utf8(bytes.to_vec()).map_err(|_| {

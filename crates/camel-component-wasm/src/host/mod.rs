@@ -12,25 +12,13 @@ use crate::bindings::{wit, wit_host};
 use crate::convert::value_as_text;
 use crate::host_state::WasmHostState;
 use crate::state_store::StateError;
-
-pub(crate) use call::{CALL_CHAIN_EXTENSION, CallChain};
+use crate::trap::HostTrap;
 
 /// Largest property key a guest may set.
 const MAX_PROPERTY_KEY_BYTES: usize = 1024;
 /// What one `set-property` write costs beyond its key and value (the map
 /// entry), so that many tiny writes are bounded too.
 const PROPERTY_WRITE_OVERHEAD: usize = 64;
-
-/// A limit a host function enforces by trapping the guest (there is no
-/// error channel to report it through).
-#[derive(Debug, thiserror::Error)]
-#[error("{detail} (`{limit}`)")]
-pub(crate) struct HostTrap {
-    /// The option that sets the limit.
-    pub(crate) limit: &'static str,
-    /// What the guest did.
-    pub(crate) detail: String,
-}
 
 impl wit::Host for WasmHostState {}
 
