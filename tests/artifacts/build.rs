@@ -72,7 +72,13 @@ fn main() {
     for root in GUEST_ROOTS {
         println!("cargo:rerun-if-changed={}", workspace.join(root).display());
     }
-    println!("cargo:rerun-if-changed={}", workspace.join("wit").display());
+    // The guests are compiled against the SDK's copy of the WIT (kept equal
+    // to the root `wit/` by scripts/sync-wit.sh); their dep-info lists its
+    // files too, this also catches a file added to it.
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join("crates/camel-wasm-sdk/wit").display()
+    );
     for var in ["CI", "RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS"] {
         println!("cargo:rerun-if-env-changed={var}");
     }
