@@ -7,7 +7,7 @@
 /// and `host` interfaces).
 pub(crate) mod processor {
     wasmtime::component::bindgen!({
-        path: "../../wit",
+        path: "wit",
         world: "processor",
         imports: {
             // `camel-call` awaits another endpoint; everything else is a
@@ -23,7 +23,7 @@ pub(crate) mod processor {
 /// [`processor`] so one `Host` implementation serves both worlds.
 pub(crate) mod bean {
     wasmtime::component::bindgen!({
-        path: "../../wit",
+        path: "wit",
         world: "bean",
         exports: { default: async },
         with: {

@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn the_version_is_the_wit_packages() {
-        let wit = include_str!("../../../wit/camel-wasm.wit");
+        let wit = include_str!("../wit/camel-wasm.wit");
         assert!(
             wit.contains(&format!("package {PACKAGE}@{VERSION};")),
             "diagnose::VERSION is out of date with the WIT"

@@ -36,7 +36,7 @@ pub use wit_bindgen;
 pub mod processor {
     wit_bindgen::generate!({
         world: "processor",
-        path: "../../wit",
+        path: "wit",
         pub_export_macro: true,
         export_macro_name: "export_processor",
         default_bindings_module: "::camel_wasm_sdk::__private::processor",
@@ -57,7 +57,7 @@ pub mod processor {
 pub mod bean {
     wit_bindgen::generate!({
         world: "bean",
-        path: "../../wit",
+        path: "wit",
         pub_export_macro: true,
         export_macro_name: "export_bean_world",
         default_bindings_module: "::camel_wasm_sdk::__private::bean",

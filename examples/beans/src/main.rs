@@ -33,7 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Deploy step: put the freshly built plugin where Camel.toml expects it.
     std::fs::create_dir_all(root.join("plugins"))?;
     std::fs::copy(
-        camel_wasm_test_artifacts::GREETINGS,
+        built(guests::GREETINGS)?,
         root.join("plugins/greetings.wasm"),
     )?;
 
@@ -83,6 +83,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ctx.stop().await?;
     println!("done");
     Ok(())
+}
+
+/// The path of this example's guest (`GREETINGS`), built by `build.rs`.
+mod guests {
+    include!(concat!(env!("OUT_DIR"), "/guests.rs"));
+}
+
+/// A guest's `.wasm` file; without the `wasm32-wasip2` target, build.rs put
+/// the reason in place of the path.
+fn built(path: &'static str) -> Result<&'static Path, String> {
+    let file = Path::new(path);
+    if file.is_file() {
+        Ok(file)
+    } else {
+        Err(format!("plugin not built: {path}"))
+    }
 }
 
 /// Sends a text body into `direct:<route>` and returns the reply, retrying

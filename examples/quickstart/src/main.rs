@@ -28,11 +28,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
 
-    let plugins = Path::new(camel_wasm_test_artifacts::GREET)
+    // Both plugins were built by build.rs into one directory.
+    let plugins = built(guests::GREET)?
         .parent()
         .ok_or("the guest path has no directory")?;
-    let greet = file_name(camel_wasm_test_artifacts::GREET)?;
-    let audit = file_name(camel_wasm_test_artifacts::AUDIT)?;
+    let greet = file_name(built(guests::GREET)?)?;
+    let audit = file_name(built(guests::AUDIT)?)?;
 
     let mut ctx = CamelContext::builder().build().await?;
     let registry = Arc::new(RegistryComponentContext::new(
@@ -86,8 +87,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn file_name(path: &str) -> Result<String, Box<dyn std::error::Error>> {
-    Ok(Path::new(path)
+/// Paths of this example's guests (`GREET`, `AUDIT`), built by `build.rs`.
+mod guests {
+    include!(concat!(env!("OUT_DIR"), "/guests.rs"));
+}
+
+/// A guest's `.wasm` file; without the `wasm32-wasip2` target, build.rs put
+/// the reason in place of the path.
+fn built(path: &'static str) -> Result<&'static Path, String> {
+    let file = Path::new(path);
+    if file.is_file() {
+        Ok(file)
+    } else {
+        Err(format!("plugin not built: {path}"))
+    }
+}
+
+fn file_name(path: &Path) -> Result<String, Box<dyn std::error::Error>> {
+    Ok(path
         .file_name()
         .ok_or("the guest path has no file name")?
         .to_string_lossy()

@@ -1,17 +1,20 @@
-//! Paths of the test and quick-start guests, compiled to WebAssembly
-//! components by this crate's build script.
+//! Paths of the test guests, compiled to WebAssembly components by this
+//! crate's build script.
 //!
-//! The build script builds every package under `tests/guests/*` and
-//! `examples/quickstart/guests/*` for `wasm32-wasip2` (release profile) with
-//! one nested `cargo build` into `$OUT_DIR/guests`, and generates:
+//! The build script builds every package under `tests/guests/*` for
+//! `wasm32-wasip2` (release profile) with one nested `cargo build` into
+//! `$OUT_DIR/guests` (through the workspace's `camel-wasm-guest-build`), and
+//! generates:
 //!
 //! - one constant per guest, named after its directory in upper case, holding
 //!   the absolute path of its `.wasm` file: [`ECHO`] is `tests/guests/echo`,
-//!   [`STORE_FLOOD`] is `tests/guests/store_flood`, [`GREET`] is
-//!   `examples/quickstart/guests/greet`, …;
+//!   [`STORE_FLOOD`] is `tests/guests/store_flood`, …;
 //! - [`ALL`]: every guest as `(directory name, path)`;
 //! - [`foreach_guest!`]: `$mac!(name)` for every guest, to require one test
 //!   per guest.
+//!
+//! The examples' guests are not here: each example builds its own, so
+//! `cargo run -p quickstart` builds only the quick start's plugins.
 //!
 //! If the `wasm32-wasip2` target is not installed, the build prints a warning
 //! and each constant holds the error message instead of a path, so only the
@@ -74,12 +77,28 @@ mod tests {
             "divide_by_zero",
             "async_echo",
             "big_output",
+            "sandbox_probe",
             "bean_greeter",
             "bean_init_fails",
-            "greet",
-            "audit",
         ] {
             assert!(names.contains(&expected), "missing guest `{expected}`");
+        }
+        // Exactly the packages under tests/guests, in order.
+        let guests_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../guests");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&guests_dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|dir| dir.join("Cargo.toml").is_file())
+            .map(|dir| dir.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort();
+        assert_eq!(names, on_disk);
+        // The examples build their own guests.
+        for example_guest in ["greet", "audit", "greetings"] {
+            assert!(
+                !names.contains(&example_guest),
+                "example guest `{example_guest}` in the test artifacts"
+            );
         }
         assert_eq!(
             ECHO,
