@@ -15,7 +15,7 @@ use crate::call_chain::CallChain;
 use crate::convert;
 use crate::error::{GuestError, Result, WasmError};
 use crate::guest_text;
-use crate::host_state::{CallState, WasmHostState};
+use crate::host_state::WasmHostState;
 use crate::instance_pool::{GuestCall, InstancePool};
 use crate::producer::{guest_error, result_error};
 use crate::world::BeanWorld;
@@ -82,10 +82,7 @@ impl WasmBean {
     /// bean's method list.
     pub(crate) async fn start(name: Arc<str>, pool: Arc<InstancePool<BeanWorld>>) -> Result<Self> {
         let (methods, _) = pool
-            .call(
-                Methods,
-                CallState::for_exchange(Default::default(), CallChain::empty()),
-            )
+            .call(Methods, Default::default(), CallChain::empty())
             .await;
         let methods: Vec<String> = methods?
             .into_iter()
@@ -146,7 +143,8 @@ impl WasmBean {
                     method,
                     input: &input,
                 },
-                CallState::for_exchange(properties, chain),
+                properties,
+                chain,
             )
             .await;
         let error = match outcome {

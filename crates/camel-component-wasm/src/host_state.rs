@@ -108,15 +108,6 @@ impl CallState {
             budget: 0,
         }
     }
-
-    /// The host state for one exchange (the pool sets deadline and budget).
-    pub(crate) fn for_exchange(properties: HashMap<String, Value>, chain: CallChain) -> Self {
-        CallState {
-            properties,
-            chain,
-            ..CallState::new(Instant::now())
-        }
-    }
 }
 
 /// Bytes a table element is charged against `max-memory` (a pointer).

@@ -18,12 +18,16 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, SemaphorePermit};
+use camel_api::Value;
+use std::collections::HashMap;
+use tokio::sync::{Semaphore, SemaphorePermit, TryAcquireError};
 use tokio::time::Instant;
 use wasmtime::{Store, UpdateDeadline};
 
+use crate::call_chain::CallChain;
 use crate::config::Isolation;
 use crate::crash_guard::{Admission, CrashGuard};
+use crate::deadline::{Elapsed, within};
 use crate::error::{GuestError, Result, WasmError};
 use crate::guest_text;
 use crate::host_state::{CallState, WasmHostState};
@@ -115,29 +119,37 @@ impl<W: PluginWorld> InstancePool<W> {
     }
 
     /// Runs `call` on an instance, with the exchange's `properties` and call
-    /// `chain` as the per-call host state. Returns the outcome and the host
-    /// state as the call left it (properties including `set-property`
-    /// writes), also when the call failed.
+    /// `chain` as the per-call host state. Returns the outcome and the
+    /// properties as the call left them (including `set-property` writes),
+    /// also when the call failed.
     pub(crate) async fn call<C: GuestCall<W>>(
         &self,
         call: C,
-        host: CallState,
+        properties: HashMap<String, Value>,
+        chain: CallChain,
     ) -> (Result<C::Output>, CallState) {
-        let mut lease = match self.lease().await {
-            Ok(lease) => lease,
-            Err(err) => return (Err(err), host),
+        let (mut lease, now) = match self.lease().await {
+            Ok(leased) => leased,
+            Err(err) => {
+                let state = CallState {
+                    properties,
+                    ..CallState::new(Instant::now())
+                };
+                return (Err(err), state);
+            }
         };
-        let deadline = self.deadline();
-        let budget = self.plugin.config.result_budget();
+        let deadline = self.deadline(now);
         start_call(
             &mut lease.instance.store,
             CallState {
                 deadline,
-                budget,
-                ..host
+                budget: self.plugin.config.result_budget(),
+                properties,
+                chain,
+                written: Default::default(),
             },
         );
-        let outcome = tokio::time::timeout_at(
+        let outcome = within(
             deadline,
             call.call(&lease.instance.bindings, &mut lease.instance.store),
         )
@@ -163,6 +175,10 @@ impl<W: PluginWorld> InstancePool<W> {
     /// Drops instances that have been idle for longer than `idle-timeout`.
     pub(crate) fn trim(&self, now: Instant) {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        self.trim_locked(&mut idle, now);
+    }
+
+    fn trim_locked(&self, idle: &mut Vec<Instance<W>>, now: Instant) {
         let timeout = self.plugin.config.idle_timeout;
         // Oldest first.
         let stale = idle
@@ -181,9 +197,9 @@ impl<W: PluginWorld> InstancePool<W> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
-    fn deadline(&self) -> Instant {
+    fn deadline(&self, now: Instant) -> Instant {
         // The configured timeout is validated to at most a day.
-        Instant::now() + self.plugin.config.timeout
+        now + self.plugin.config.timeout
     }
 
     fn timeout(&self) -> WasmError {
@@ -194,46 +210,54 @@ impl<W: PluginWorld> InstancePool<W> {
     }
 
     /// Takes a permit (waiting at most `timeout`), asks the breaker, and
-    /// takes or makes an instance.
-    async fn lease(&self) -> Result<Lease<'_, W>> {
+    /// takes or makes an instance. Returns the lease and when it was had.
+    async fn lease(&self) -> Result<(Lease<'_, W>, Instant)> {
         let name = &self.plugin.name;
-        let wait = self.plugin.config.timeout;
-        let permit = match tokio::time::timeout(wait, self.permits.acquire()).await {
-            Ok(Ok(permit)) => permit,
-            Ok(Err(closed)) => {
-                return Err(WasmError::Host {
-                    plugin: name.to_string(),
-                    source: closed.into(),
-                });
+        let permit = match self.permits.try_acquire() {
+            Ok(permit) => Ok(permit),
+            Err(TryAcquireError::NoPermits) => {
+                let wait = self.deadline(Instant::now());
+                within(wait, self.permits.acquire())
+                    .await
+                    .map_err(|Elapsed| ())
+                    .and_then(|acquired| acquired.map_err(|_closed| ()))
             }
-            Err(_elapsed) => {
+            Err(TryAcquireError::Closed) => Err(()),
+        };
+        let permit = match permit {
+            Ok(permit) => permit,
+            Err(()) => {
                 return Err(WasmError::Busy {
                     plugin: name.to_string(),
                     reason: format!(
                         "all {} instances stayed busy for {:.3} s (max-concurrent-calls)",
                         self.plugin.config.max_concurrent_calls,
-                        wait.as_secs_f64()
+                        self.plugin.config.timeout.as_secs_f64()
                     ),
                 });
             }
         };
-        let admission = self.guard.admit(name, Instant::now())?;
+        let now = Instant::now();
+        let admission = self.guard.admit(name, now)?;
         let ticket = Ticket {
             pool: self,
             admission,
             decided: false,
             _permit: permit,
         };
-        self.trim(Instant::now());
-        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let instance = match idle {
-            Some(instance) => instance,
+        let idle = {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            self.trim_locked(&mut idle, now);
+            idle.pop()
+        };
+        let (instance, now) = match idle {
+            Some(instance) => (instance, now),
             None => match self.create().await {
-                Ok(instance) => instance,
+                Ok(instance) => (instance, Instant::now()),
                 Err(err) => return Err(ticket.fail(err)),
             },
         };
-        Ok(Lease { instance, ticket })
+        Ok((Lease { instance, ticket }, now))
     }
 
     /// Makes a fresh instance and runs its `init`, under one deadline.
@@ -256,7 +280,7 @@ impl<W: PluginWorld> InstancePool<W> {
                 ))
             }
         });
-        let deadline = self.deadline();
+        let deadline = self.deadline(Instant::now());
         start_call(
             &mut store,
             CallState {
@@ -264,7 +288,7 @@ impl<W: PluginWorld> InstancePool<W> {
                 ..CallState::new(deadline)
             },
         );
-        let outcome = tokio::time::timeout_at(deadline, async {
+        let outcome = within(deadline, async {
             let bindings = W::instantiate(&self.pre, &mut store)
                 .await
                 .map_err(Setup::Instantiate)?;

@@ -49,6 +49,7 @@ mod component;
 mod config;
 mod convert;
 mod crash_guard;
+mod deadline;
 mod diagnose;
 mod endpoint;
 mod error;

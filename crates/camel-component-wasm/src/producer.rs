@@ -16,7 +16,7 @@ use crate::call_chain::CallChain;
 use crate::convert::{self, ConvertError};
 use crate::error::{GuestError, Result, WasmError};
 use crate::guest_text;
-use crate::host_state::{CallState, WasmHostState};
+use crate::host_state::WasmHostState;
 use crate::instance_pool::{GuestCall, InstancePool};
 use crate::plugin::PluginContext;
 use crate::world::ProcessorWorld;
@@ -88,9 +88,7 @@ async fn process(pool: &InstancePool<ProcessorWorld>, mut exchange: Exchange) ->
                 plugin: plugin.name.to_string(),
                 reason,
             })?;
-    let (outcome, mut call) = pool
-        .call(Process(&input), CallState::for_exchange(properties, chain))
-        .await;
+    let (outcome, mut call) = pool.call(Process(&input), properties, chain).await;
     match outcome? {
         Ok(result) => {
             convert::apply_result(&mut exchange, result, &mut call)

@@ -15,6 +15,7 @@ use tower::ServiceExt;
 
 use crate::bindings::wit;
 use crate::call_chain;
+use crate::deadline::within;
 use crate::error::{WasmError, wasm_error_of};
 use crate::host_state::WasmHostState;
 
@@ -67,7 +68,7 @@ pub(super) async fn camel_call(
 
     let started = Instant::now();
     // The reply (a stream, say) is read inside the plugin's deadline too.
-    let outcome = tokio::time::timeout_at(state.call.deadline, async {
+    let outcome = within(state.call.deadline, async {
         match producer.oneshot(exchange).await {
             Ok(reply) => reply_text(reply, plugin.config.max_stream_bytes).await,
             Err(err) => Err(callee_error(uri, &err)),
