@@ -2,9 +2,10 @@
 //! measured in the same run:
 //!
 //! - `cold_start/{no_cache,compile_cache}`: a new runtime, context start
-//!   and the first exchange answered (`direct:` → `wasm:uppercase`), with
-//!   every module compiled from scratch vs loaded from a warm on-disk
-//!   compile cache;
+//!   and the first exchange answered (`direct:` → `wasm:echo`), with every
+//!   module compiled from scratch vs loaded from a warm on-disk compile
+//!   cache; `cold_start/phase_{runtime,compile}`: creating the runtime, and
+//!   reading + compiling + type-checking the module, on their own;
 //! - `isolation/{reuse,fresh_on_demand,fresh_pooling}`: one exchange
 //!   through a `wasm:` producer (identity guest, 100 B text) with pooled
 //!   instances vs `isolation=exchange` (a fresh instance and `init` per
@@ -84,8 +85,9 @@ async fn send(producer: &BoxProcessor) {
 }
 
 /// New runtime → context → route → start → first reply.
-async fn cold_start(runtime: WasmRuntime) -> Duration {
+async fn cold_start(runtime: impl FnOnce() -> WasmRuntime) -> Duration {
     let started = Instant::now();
+    let runtime = runtime();
     let mut ctx = CamelContext::builder().build().await.expect("context");
     WasmBundle::new(guest_dir())
         .with_runtime(runtime)
@@ -93,7 +95,7 @@ async fn cold_start(runtime: WasmRuntime) -> Duration {
     ctx.register_component(DirectComponent::new());
     let route = RouteBuilder::from("direct:cold")
         .route_id("cold")
-        .to(format!("wasm:{}", file_name(guests::UPPERCASE)))
+        .to(format!("wasm:{}", file_name(guests::ECHO)))
         .build()
         .expect("route");
     ctx.add_route_definition(route).await.expect("add route");
@@ -115,7 +117,7 @@ fn cold_start_group(c: &mut Criterion) {
             .expect("runtime")
     };
     // Warm the on-disk cache once.
-    rt.block_on(cold_start(cached()));
+    rt.block_on(cold_start(cached));
 
     let mut group = c.benchmark_group("cold_start");
     group.sample_size(10);
@@ -124,7 +126,7 @@ fn cold_start_group(c: &mut Criterion) {
         b.to_async(&rt).iter_custom(|iters| async move {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                total += cold_start(WasmRuntime::new().expect("runtime")).await;
+                total += cold_start(|| WasmRuntime::new().expect("runtime")).await;
             }
             total
         })
@@ -133,7 +135,30 @@ fn cold_start_group(c: &mut Criterion) {
         b.to_async(&rt).iter_custom(|iters| async move {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                total += cold_start(cached()).await;
+                total += cold_start(cached).await;
+            }
+            total
+        })
+    });
+    // Where the uncached time goes: creating the runtime (engine, linker,
+    // epoch ticker), and reading + compiling + type-checking the module.
+    group.bench_function("phase_runtime", |b| {
+        b.iter(|| std::hint::black_box(WasmRuntime::new().expect("runtime")))
+    });
+    group.bench_function("phase_compile", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let component = WasmComponent::builder(guest_dir())
+                    .runtime(WasmRuntime::new().expect("runtime"))
+                    .build()
+                    .expect("component");
+                let started = Instant::now();
+                let endpoint = component
+                    .endpoint(&format!("wasm:{}", file_name(guests::ECHO)))
+                    .expect("endpoint");
+                total += started.elapsed();
+                drop(endpoint);
             }
             total
         })
@@ -232,7 +257,7 @@ async fn bean_fixture(runtime: WasmRuntime) -> (CamelContext, [(&'static str, Bo
     ctx.add_route_definition(native).await.expect("native");
     let wasm = RouteBuilder::from("direct:wasm")
         .route_id("wasm")
-        .to(format!("wasm:{}", file_name(guests::UPPERCASE)))
+        .to(format!("wasm:{}", file_name(guests::ECHO)))
         .build()
         .expect("wasm route");
     ctx.add_route_definition(wasm).await.expect("wasm");
