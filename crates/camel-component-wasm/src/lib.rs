@@ -31,9 +31,11 @@
 //! type-checks it against the `processor` world at route creation, and runs
 //! exchanges on a pool of reusable instances: the guest's `init` runs once
 //! per instance, exchanges on different instances run in parallel, and an
-//! instance that traps or times out is replaced. Failures are typed
-//! [`WasmError`]s, carried inside `CamelError::ProcessorErrorWithSource`
-//! (see [`wasm_error_of`]).
+//! instance that traps or times out is replaced. Every call is bounded in
+//! wall time and in the host memory it can make the host spend, and a
+//! plugin reaches other endpoints (`camel-call`) only where its `allow-call`
+//! option grants them. Failures are typed [`WasmError`]s, carried inside
+//! `CamelError::ProcessorErrorWithSource` (see [`wasm_error_of`]).
 
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
