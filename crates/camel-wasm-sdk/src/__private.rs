@@ -13,7 +13,6 @@ mod runtime;
 pub use convert::{
     body_from_wit, body_into_wit, error_from_wit, error_into_wit, exchange_from_wit,
     exchange_into_wit, message_from_wit, message_into_wit, pattern_from_wit, pattern_into_wit,
-    value_from_wit, value_into_wit,
 };
 pub use runtime::{
     BeanAdapter, InitOutcome, block_on, call_bean_init, call_bean_method, install_panic_hook,

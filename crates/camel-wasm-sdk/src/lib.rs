@@ -94,7 +94,9 @@ extern crate self as camel_wasm_sdk;
 
 mod bean;
 mod error;
+mod fields;
 mod host;
+mod json;
 pub mod state_helpers;
 mod types;
 
@@ -103,7 +105,9 @@ pub mod __private;
 
 pub use bean::BeanPlugin;
 pub use error::PluginError;
+pub use fields::Fields;
 pub use host::Host;
+pub use json::Json;
 pub use types::{Body, Exchange, Message, Pattern, Value};
 
 /// Exports a function as the plugin's `processor` world.

@@ -1,7 +1,7 @@
 //! The exchange model seen by plugins: [`Exchange`], [`Message`], [`Body`],
 //! [`Pattern`] and [`Value`].
 
-use std::collections::BTreeMap;
+use crate::{Fields, Json};
 
 /// A header or property value: any JSON value.
 ///
@@ -24,8 +24,8 @@ pub enum Body {
     Text(String),
     /// A binary body.
     Bytes(Vec<u8>),
-    /// A JSON body.
-    Json(Value),
+    /// A JSON body (parsed only when read: see [`Json`]).
+    Json(Json),
     /// An XML document, as text.
     Xml(String),
 }
@@ -77,7 +77,7 @@ impl Body {
     /// The value of a [`Body::Json`] body; `None` for every other kind.
     pub fn as_json(&self) -> Option<&Value> {
         match self {
-            Self::Json(value) => Some(value),
+            Self::Json(json) => Some(json.value()),
             _ => None,
         }
     }
@@ -97,7 +97,7 @@ impl Body {
         match self {
             Self::Empty => Some(String::new()),
             Self::Text(text) | Self::Xml(text) => Some(text),
-            Self::Json(value) => Some(value.to_string()),
+            Self::Json(json) => Some(json.into_text()),
             Self::Bytes(bytes) => String::from_utf8(bytes).ok(),
         }
     }
@@ -114,7 +114,7 @@ impl Body {
         match self {
             Self::Empty => Vec::new(),
             Self::Text(text) | Self::Xml(text) => text.into_bytes(),
-            Self::Json(value) => value.to_string().into_bytes(),
+            Self::Json(json) => json.into_text().into_bytes(),
             Self::Bytes(bytes) => bytes,
         }
     }
@@ -146,7 +146,13 @@ impl From<&[u8]> for Body {
 
 impl From<Value> for Body {
     fn from(value: Value) -> Self {
-        Self::Json(value)
+        Self::Json(Json::from(value))
+    }
+}
+
+impl From<Json> for Body {
+    fn from(json: Json) -> Self {
+        Self::Json(json)
     }
 }
 
@@ -164,7 +170,7 @@ impl From<Value> for Body {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Message {
     /// The headers, by name. Names are matched exactly (case-sensitively).
-    pub headers: BTreeMap<String, Value>,
+    pub headers: Fields,
     /// The body.
     pub body: Body,
 }
@@ -173,7 +179,7 @@ impl Message {
     /// Creates a message with the given body and no headers.
     pub fn new(body: impl Into<Body>) -> Self {
         Self {
-            headers: BTreeMap::new(),
+            headers: Fields::new(),
             body: body.into(),
         }
     }
@@ -185,12 +191,12 @@ impl Message {
 
     /// Returns the header `name` if it is present and a JSON string.
     pub fn header_str(&self, name: &str) -> Option<&str> {
-        self.header(name).and_then(Value::as_str)
+        self.headers.get_str(name)
     }
 
     /// Sets the header `name`, replacing any previous value.
     pub fn set_header(&mut self, name: impl Into<String>, value: impl Into<Value>) {
-        self.headers.insert(name.into(), value.into());
+        self.headers.set(name, value);
     }
 
     /// Builder form of [`Message::set_header`].
@@ -241,7 +247,7 @@ pub struct Exchange {
     /// The reply message, if a step produced one.
     pub output: Option<Message>,
     /// Exchange properties (route-scoped metadata).
-    pub properties: BTreeMap<String, Value>,
+    pub properties: Fields,
     /// The exchange pattern.
     pub pattern: Pattern,
     /// Read-only: the host keeps its own copy and ignores changes.
@@ -270,12 +276,12 @@ impl Exchange {
 
     /// Returns the property `key` if it is present and a JSON string.
     pub fn property_str(&self, key: &str) -> Option<&str> {
-        self.property(key).and_then(Value::as_str)
+        self.properties.get_str(key)
     }
 
     /// Sets the property `key`, replacing any previous value.
     pub fn set_property(&mut self, key: impl Into<String>, value: impl Into<Value>) {
-        self.properties.insert(key.into(), value.into());
+        self.properties.set(key, value);
     }
 
     /// Removes the property `key` and returns its value, if it was present.

@@ -1,38 +1,34 @@
 //! Conversions between the generated WIT types and the SDK's types.
-
-use std::collections::BTreeMap;
+//!
+//! Nothing is parsed or serialized here: header and property values keep
+//! their wire form ([`crate::Fields`]) and JSON bodies their text
+//! ([`crate::Json`]) until the plugin reads them, so a plugin that never
+//! reads JSON links no JSON code.
 
 use super::wit;
-use crate::{Body, Exchange, Message, Pattern, PluginError, Value};
+use crate::fields::Wire;
+use crate::{Body, Exchange, Fields, Json, Message, Pattern, PluginError};
 
-/// `text(s)` is the string `s`; `json(s)` is `s` parsed, or the string `s`
-/// itself if it is not valid JSON.
-pub fn value_from_wit(value: wit::Value) -> Value {
+fn wire_from_wit(value: wit::Value) -> Wire {
     match value {
-        wit::Value::Text(text) => Value::String(text),
-        wit::Value::Json(json) => serde_json::from_str(&json).unwrap_or(Value::String(json)),
+        wit::Value::Text(text) => Wire::Text(text),
+        wit::Value::Json(json) => Wire::Json(json),
     }
 }
 
-/// Strings travel as `text`, every other value as `json`.
-pub fn value_into_wit(value: Value) -> wit::Value {
-    match value {
-        Value::String(text) => wit::Value::Text(text),
-        other => wit::Value::Json(other.to_string()),
+fn wire_into_wit(wire: Wire) -> wit::Value {
+    match wire {
+        Wire::Text(text) => wit::Value::Text(text),
+        Wire::Json(json) => wit::Value::Json(json),
     }
 }
 
-/// A `json` body that is not valid JSON becomes a `Text` body with the same
-/// content, so nothing is lost.
 pub fn body_from_wit(body: wit::Body) -> Body {
     match body {
         wit::Body::Empty => Body::Empty,
         wit::Body::Text(text) => Body::Text(text),
         wit::Body::Bytes(bytes) => Body::Bytes(bytes),
-        wit::Body::Json(json) => match serde_json::from_str(&json) {
-            Ok(value) => Body::Json(value),
-            Err(_) => Body::Text(json),
-        },
+        wit::Body::Json(json) => Body::Json(Json::from_text(json)),
         wit::Body::Xml(xml) => Body::Xml(xml),
     }
 }
@@ -42,35 +38,37 @@ pub fn body_into_wit(body: Body) -> wit::Body {
         Body::Empty => wit::Body::Empty,
         Body::Text(text) => wit::Body::Text(text),
         Body::Bytes(bytes) => wit::Body::Bytes(bytes),
-        Body::Json(value) => wit::Body::Json(value.to_string()),
+        Body::Json(json) => wit::Body::Json(json.into_text()),
         Body::Xml(xml) => wit::Body::Xml(xml),
     }
 }
 
-fn map_from_wit(pairs: Vec<(String, wit::Value)>) -> BTreeMap<String, Value> {
-    pairs
-        .into_iter()
-        .map(|(name, value)| (name, value_from_wit(value)))
-        .collect()
+fn fields_from_wit(pairs: Vec<(String, wit::Value)>) -> Fields {
+    Fields::from_wire(
+        pairs
+            .into_iter()
+            .map(|(name, value)| (name, wire_from_wit(value))),
+    )
 }
 
-fn map_into_wit(map: BTreeMap<String, Value>) -> Vec<(String, wit::Value)> {
-    map.into_iter()
-        .map(|(name, value)| (name, value_into_wit(value)))
+fn fields_into_wit(fields: Fields) -> Vec<(String, wit::Value)> {
+    fields
+        .into_wire()
+        .map(|(name, wire)| (name, wire_into_wit(wire)))
         .collect()
 }
 
 /// Duplicate header names (which the host never sends): the last one wins.
 pub fn message_from_wit(message: wit::Message) -> Message {
     Message {
-        headers: map_from_wit(message.headers),
+        headers: fields_from_wit(message.headers),
         body: body_from_wit(message.body),
     }
 }
 
 pub fn message_into_wit(message: Message) -> wit::Message {
     wit::Message {
-        headers: map_into_wit(message.headers),
+        headers: fields_into_wit(message.headers),
         body: body_into_wit(message.body),
     }
 }
@@ -93,7 +91,7 @@ pub fn exchange_from_wit(exchange: wit::Exchange) -> Exchange {
     Exchange {
         input: message_from_wit(exchange.input),
         output: exchange.output.map(message_from_wit),
-        properties: map_from_wit(exchange.properties),
+        properties: fields_from_wit(exchange.properties),
         pattern: pattern_from_wit(exchange.pattern),
         correlation_id: exchange.correlation_id,
     }
@@ -103,7 +101,7 @@ pub fn exchange_into_wit(exchange: Exchange) -> wit::Exchange {
     wit::Exchange {
         input: message_into_wit(exchange.input),
         output: exchange.output.map(message_into_wit),
-        properties: map_into_wit(exchange.properties),
+        properties: fields_into_wit(exchange.properties),
         pattern: pattern_into_wit(exchange.pattern),
         correlation_id: exchange.correlation_id,
     }
@@ -136,6 +134,7 @@ pub fn error_into_wit(error: PluginError) -> wit::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Value;
     use serde_json::json;
 
     fn text(s: &str) -> wit::Value {
@@ -155,27 +154,38 @@ mod tests {
     }
 
     #[test]
-    fn values_from_wit() {
-        assert_eq!(value_from_wit(text("42")), json!("42"));
-        assert_eq!(value_from_wit(json_text("42")), json!(42));
-        assert_eq!(value_from_wit(json_text("true")), json!(true));
-        assert_eq!(value_from_wit(json_text("null")), Value::Null);
-        assert_eq!(value_from_wit(json_text(r#"{"a":[1]}"#)), json!({"a": [1]}));
+    fn values_keep_their_wire_form_and_read_as_json() {
+        let fields = fields_from_wit(vec![
+            ("t".into(), text("42")),
+            ("n".into(), json_text("42")),
+            ("o".into(), json_text(r#"{"a":[1]}"#)),
+            ("bad".into(), json_text("{oops")),
+        ]);
+        assert_eq!(fields.get("t"), Some(&json!("42")));
+        assert_eq!(fields.get("n"), Some(&json!(42)));
+        assert_eq!(fields.get("o"), Some(&json!({"a": [1]})));
         // Invalid JSON is kept as a string.
-        assert_eq!(value_from_wit(json_text("{oops")), json!("{oops"));
+        assert_eq!(fields.get("bad"), Some(&json!("{oops")));
+        // Read or not, values go back exactly as they came.
+        let back = fields_into_wit(fields);
+        assert!(wit_value_eq(&back[0].1, &text("42")));
+        assert!(wit_value_eq(&back[2].1, &json_text(r#"{"a":[1]}"#)));
+        assert!(wit_value_eq(&back[3].1, &json_text("{oops")));
     }
 
     #[test]
-    fn values_into_wit() {
-        assert!(wit_value_eq(&value_into_wit(json!("s")), &text("s")));
-        assert!(wit_value_eq(&value_into_wit(json!(42)), &json_text("42")));
-        assert!(wit_value_eq(&value_into_wit(json!(1.5)), &json_text("1.5")));
+    fn values_set_by_the_plugin() {
+        let mut fields = Fields::new();
+        fields.set("s", "s");
+        fields.set("n", 1.5);
+        fields.set("null", Value::Null);
+        fields.set("o", json!({"b": 1, "a": [true]}));
+        let back = fields_into_wit(fields);
+        assert!(wit_value_eq(&back[0].1, &text("s")));
+        assert!(wit_value_eq(&back[1].1, &json_text("1.5")));
+        assert!(wit_value_eq(&back[2].1, &json_text("null")));
         assert!(wit_value_eq(
-            &value_into_wit(Value::Null),
-            &json_text("null")
-        ));
-        assert!(wit_value_eq(
-            &value_into_wit(json!({"b": 1, "a": [true]})),
+            &back[3].1,
             &json_text(r#"{"a":[true],"b":1}"#)
         ));
     }
@@ -192,7 +202,9 @@ mod tests {
             json!([1, "two", null]),
             json!({"nested": {"k": "v"}}),
         ] {
-            assert_eq!(value_from_wit(value_into_wit(value.clone())), value);
+            let fields: Fields = [("k", value.clone())].into_iter().collect();
+            let back = fields_from_wit(fields_into_wit(fields));
+            assert_eq!(back.get("k"), Some(&value));
         }
     }
 
@@ -202,8 +214,8 @@ mod tests {
             Body::Empty,
             Body::Text("hi".into()),
             Body::Bytes(vec![0, 159, 255]),
-            Body::Json(json!({"id": 7, "tags": ["a"]})),
-            Body::Json(json!("just a string")),
+            Body::from(json!({"id": 7, "tags": ["a"]})),
+            Body::from(json!("just a string")),
             Body::Xml("<a>1</a>".into()),
         ] {
             assert_eq!(body_from_wit(body_into_wit(body.clone())), body);
@@ -215,16 +227,19 @@ mod tests {
         assert!(matches!(body_into_wit(Body::Empty), wit::Body::Empty));
         assert!(matches!(body_into_wit(Body::from("t")), wit::Body::Text(t) if t == "t"));
         assert!(matches!(body_into_wit(Body::Xml("x".into())), wit::Body::Xml(x) if x == "x"));
-        assert!(matches!(body_into_wit(Body::Json(json!([1]))), wit::Body::Json(j) if j == "[1]"));
+        assert!(matches!(body_into_wit(Body::from(json!([1]))), wit::Body::Json(j) if j == "[1]"));
         assert!(matches!(body_into_wit(Body::from(vec![1])), wit::Body::Bytes(b) if b == [1]));
     }
 
     #[test]
-    fn invalid_json_body_becomes_text() {
-        assert_eq!(
-            body_from_wit(wit::Body::Json("not json".into())),
-            Body::Text("not json".into())
-        );
+    fn json_bodies_pass_through_untouched() {
+        // Not even whitespace changes when the plugin does not read it.
+        let text = r#"{ "b" : 1,  "a": [ ] }"#;
+        let body = body_from_wit(wit::Body::Json(text.into()));
+        assert!(matches!(body_into_wit(body), wit::Body::Json(j) if j == text));
+        // Text that is not JSON reads as a string and is not lost.
+        let body = body_from_wit(wit::Body::Json("not json".into()));
+        assert_eq!(body.as_json(), Some(&json!("not json")));
     }
 
     #[test]
@@ -251,7 +266,7 @@ mod tests {
         assert_eq!(exchange.input.header("a"), Some(&json!("last")));
         assert_eq!(exchange.input.header("b"), Some(&json!(2)));
         assert_eq!(exchange.input.body, Body::from("in"));
-        assert_eq!(exchange.body(), &Body::Json(json!({"ok": true})));
+        assert_eq!(exchange.body(), &Body::from(json!({"ok": true})));
         assert_eq!(exchange.property("p"), Some(&json!([1, 2])));
         assert_eq!(exchange.pattern, Pattern::InOut);
         assert_eq!(exchange.correlation_id(), "corr-1");

@@ -54,7 +54,7 @@ fn config(mut exchange: Exchange) -> Result<Exchange, PluginError> {
         .flatten()
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
-    exchange.set_body(Body::Json(object));
+    exchange.set_body(Body::from(object));
     Ok(exchange)
 }
 
