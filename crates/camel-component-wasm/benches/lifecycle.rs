@@ -12,7 +12,10 @@
 //!   exchange) on the default allocator and on the pooling allocator;
 //! - `bean_step/{native,wasm_route,yaml_bean}`: uppercasing a 100 B text
 //!   body in a route: a Rust closure, a `wasm:` step, and a `bean:` step of a
-//!   YAML route calling a WASM bean.
+//!   YAML route calling a WASM bean;
+//! - `camel_call/{text,message}`: a `wasm:` step (guest `caller`) calling a
+//!   native identity route with 100 B through `camel-call` (text in, text
+//!   out) and through `camel-call-message` (the whole message both ways).
 //!
 //! `cargo bench -p camel-component-wasm --bench lifecycle`.
 
@@ -54,6 +57,15 @@ fn current_thread() -> tokio::runtime::Runtime {
 
 /// A direct producer for `uri`, once the route's consumer is registered.
 async fn direct_producer(ctx: &CamelContext, uri: &str) -> BoxProcessor {
+    direct_producer_warmed_with(ctx, uri, || Exchange::new_in_out(Message::new(BODY))).await
+}
+
+/// [`direct_producer`], warming up with exchanges made by `exchange`.
+async fn direct_producer_warmed_with(
+    ctx: &CamelContext,
+    uri: &str,
+    exchange: impl Fn() -> Exchange,
+) -> BoxProcessor {
     let rt: Arc<dyn RuntimeObservability> = Arc::new(NoOpComponentContext);
     loop {
         let direct = ctx.registry().get("direct").expect("direct registered");
@@ -61,11 +73,7 @@ async fn direct_producer(ctx: &CamelContext, uri: &str) -> BoxProcessor {
         let producer = endpoint
             .create_producer(rt.clone(), &ctx.producer_context())
             .expect("direct producer");
-        match producer
-            .clone()
-            .oneshot(Exchange::new_in_out(Message::new(BODY)))
-            .await
-        {
+        match producer.clone().oneshot(exchange()).await {
             Err(CamelError::EndpointCreationFailed(m)) if m.ends_with("not registered") => {
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
@@ -281,5 +289,74 @@ fn bean_group(c: &mut Criterion) {
     rt.block_on(async { ctx.stop().await.expect("stop") });
 }
 
-criterion_group!(benches, cold_start_group, isolation_group, bean_group);
+/// An exchange for the `caller` guest: `camel-call` (`text`) or
+/// `camel-call-message` (`message`) to `direct:target`, 100 B of text.
+fn call_exchange(mode: &str) -> Exchange {
+    let mut message = Message::new(BODY);
+    message.set_header("call-uri", "direct:target");
+    message.set_header("call-mode", mode);
+    Exchange::new_in_out(message)
+}
+
+/// `camel-call` (text) against `camel-call-message` (whole message) to a
+/// native identity route, each a route step of the `caller` guest.
+fn camel_call_group(c: &mut Criterion) {
+    let rt = current_thread();
+    let (mut ctx, producer) = rt.block_on(async {
+        let mut ctx = CamelContext::builder().build().await.expect("context");
+        let registry = Arc::new(camel_core::RegistryComponentContext::new(
+            ctx.registry_arc(),
+            Some(ctx.metrics()),
+            false,
+        ));
+        WasmBundle::new(guest_dir())
+            .with_context(registry)
+            .register_all(&mut ctx);
+        ctx.register_component(DirectComponent::new());
+        let target = RouteBuilder::from("direct:target")
+            .route_id("target")
+            .process(|ex: Exchange| async move { Ok(ex) })
+            .build()
+            .expect("target route");
+        ctx.add_route_definition(target).await.expect("target");
+        let call = RouteBuilder::from("direct:call")
+            .route_id("call")
+            .to(format!(
+                "wasm:{}?allow-call=direct:target",
+                file_name(guests::CALLER)
+            ))
+            .build()
+            .expect("call route");
+        ctx.add_route_definition(call).await.expect("call");
+        ctx.start().await.expect("start");
+        direct_producer(&ctx, "direct:target").await;
+        let producer =
+            direct_producer_warmed_with(&ctx, "direct:call", || call_exchange("text")).await;
+        (ctx, producer)
+    });
+    let mut group = c.benchmark_group("camel_call");
+    for mode in ["text", "message"] {
+        group.bench_function(mode, |b| {
+            b.to_async(&rt).iter(|| async {
+                let reply = producer
+                    .clone()
+                    .oneshot(call_exchange(mode))
+                    .await
+                    .expect("exchange");
+                assert!(reply.input.header("call-error").is_none());
+                std::hint::black_box(reply);
+            })
+        });
+    }
+    group.finish();
+    rt.block_on(async { ctx.stop().await.expect("stop") });
+}
+
+criterion_group!(
+    benches,
+    cold_start_group,
+    isolation_group,
+    bean_group,
+    camel_call_group
+);
 criterion_main!(benches);

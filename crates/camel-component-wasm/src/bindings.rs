@@ -13,6 +13,8 @@ pub(crate) mod processor {
             // `camel-call` awaits another endpoint; everything else is a
             // quick, synchronous look-up in the per-call host state.
             "camel:wasm/host.camel-call": async | trappable,
+            "camel:wasm/host.camel-call-message": async | trappable,
+            "camel:wasm/host.camel-poll": async | trappable,
             default: trappable,
         },
         exports: { default: async },

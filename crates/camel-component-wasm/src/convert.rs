@@ -88,7 +88,10 @@ pub(crate) fn body_from_wit(body: wit::Body, budget: &mut usize) -> Result<Body,
     })
 }
 
-async fn message_to_wit(message: Message, max_stream_bytes: usize) -> Result<wit::Message, String> {
+pub(crate) async fn message_to_wit(
+    message: Message,
+    max_stream_bytes: usize,
+) -> Result<wit::Message, String> {
     let headers = message
         .headers
         .into_iter()
@@ -100,7 +103,10 @@ async fn message_to_wit(message: Message, max_stream_bytes: usize) -> Result<wit
     })
 }
 
-fn message_from_wit(message: wit::Message, budget: &mut usize) -> Result<Message, ConvertError> {
+pub(crate) fn message_from_wit(
+    message: wit::Message,
+    budget: &mut usize,
+) -> Result<Message, ConvertError> {
     let mut out = Message::new(body_from_wit(message.body, budget)?);
     out.headers = message
         .headers

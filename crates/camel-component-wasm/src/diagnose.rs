@@ -10,7 +10,7 @@ use crate::world::PluginWorld;
 /// The WIT package of this host's contract.
 pub(crate) const PACKAGE: &str = "camel:wasm";
 /// Its version; guests built for any `0.1.x` link (semver-compatible).
-pub(crate) const VERSION: &str = "0.1.1";
+pub(crate) const VERSION: &str = "0.1.2";
 
 /// Why linking `component` failed, from its imports and the linker's error.
 pub(crate) fn imports(engine: &Engine, component: &Component, err: &wasmtime::Error) -> String {

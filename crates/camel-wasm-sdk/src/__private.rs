@@ -62,8 +62,8 @@ pub mod bean {
         default_bindings_module: "::camel_wasm_sdk::__private::bean",
         runtime_path: "::camel_wasm_sdk::__private::wit_bindgen::rt",
         with: {
-            "camel:wasm/types@0.1.1": ::camel_wasm_sdk::__private::processor::camel::wasm::types,
-            "camel:wasm/host@0.1.1": ::camel_wasm_sdk::__private::processor::camel::wasm::host,
+            "camel:wasm/types@0.1.2": ::camel_wasm_sdk::__private::processor::camel::wasm::types,
+            "camel:wasm/host@0.1.2": ::camel_wasm_sdk::__private::processor::camel::wasm::host,
         },
     });
 }

@@ -1,7 +1,11 @@
 //! [`Host`]: the functions the host offers to every plugin.
 
-use crate::__private::{error_from_wit, wit_host};
-use crate::PluginError;
+use std::time::Duration;
+
+use crate::__private::{
+    error_from_wit, exchange_from_wit, message_from_wit, message_into_wit, wit_host,
+};
+use crate::{Exchange, Message, PluginError};
 
 /// The functions the host offers to every plugin (the WIT `host` interface).
 ///
@@ -42,6 +46,65 @@ impl Host {
     /// unknown endpoint, [`PluginError::Io`] when the endpoint fails, and so on.
     pub fn camel_call(uri: &str, payload: &str) -> Result<String, PluginError> {
         wit_host::camel_call(uri, payload).map_err(error_from_wit)
+    }
+
+    /// Sends a whole `message` (headers and a body of any kind, bytes
+    /// included) to the endpoint `uri` as a request-reply exchange and
+    /// returns the reply message (the output if a step set one, else the
+    /// input). The call may take as long as the plugin's own deadline
+    /// allows.
+    ///
+    /// ```no_run
+    /// use camel_wasm_sdk::{Host, Message, PluginError};
+    ///
+    /// fn price(sku: &str) -> Result<Option<f64>, PluginError> {
+    ///     let request = Message::new(sku).with_header("currency", "EUR");
+    ///     let reply = Host::call("direct:prices", request)?;
+    ///     Ok(reply.header("price").and_then(|v| v.as_f64()))
+    /// }
+    /// # let _ = price;
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Host::camel_call`]; a reply too large to hand over fails with
+    /// [`PluginError::LimitExceeded`].
+    pub fn call(uri: &str, message: Message) -> Result<Message, PluginError> {
+        let reply = wit_host::camel_call_message(uri, &message_into_wit(message), None)
+            .map_err(error_from_wit)?;
+        Ok(message_from_wit(reply))
+    }
+
+    /// [`Host::call`] that gives up after `timeout` (and never later than
+    /// the plugin's own deadline) with [`PluginError::Timeout`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Host::call`].
+    pub fn call_with_timeout(
+        uri: &str,
+        message: Message,
+        timeout: Duration,
+    ) -> Result<Message, PluginError> {
+        let reply =
+            wit_host::camel_call_message(uri, &message_into_wit(message), Some(millis(timeout)))
+                .map_err(error_from_wit)?;
+        Ok(message_from_wit(reply))
+    }
+
+    /// Receives one exchange from the polling consumer of the endpoint `uri`
+    /// (an endpoint that offers one, such as a queue), waiting at most
+    /// `timeout` (and never past the plugin's own deadline). `Ok(None)`
+    /// means nothing arrived in time.
+    ///
+    /// # Errors
+    ///
+    /// [`PluginError::Denied`] unless the plugin's `allow-call` option
+    /// grants `uri`, [`PluginError::NotFound`] if the endpoint cannot be
+    /// polled, [`PluginError::Io`] if polling fails.
+    pub fn poll(uri: &str, timeout: Duration) -> Result<Option<Exchange>, PluginError> {
+        let polled = wit_host::camel_poll(uri, millis(timeout)).map_err(error_from_wit)?;
+        Ok(polled.map(exchange_from_wit))
     }
 
     /// Reads the property `key` of the exchange being processed. Non-string
@@ -119,4 +182,9 @@ impl Host {
     ) -> Result<bool, PluginError> {
         wit_host::host_compare_and_set(key, expected, value).map_err(error_from_wit)
     }
+}
+
+/// `timeout` in whole milliseconds, saturating.
+fn millis(timeout: Duration) -> u32 {
+    u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX)
 }

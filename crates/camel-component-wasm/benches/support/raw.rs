@@ -17,6 +17,8 @@ mod bindings {
         world: "processor",
         imports: {
             "camel:wasm/host.camel-call": async | trappable,
+            "camel:wasm/host.camel-call-message": async | trappable,
+            "camel:wasm/host.camel-poll": async | trappable,
             default: trappable,
         },
         exports: { default: async },
@@ -51,6 +53,23 @@ impl wit_host::Host for RawState {
         _uri: String,
         _payload: String,
     ) -> wasmtime::Result<Result<String, wit::Error>> {
+        Ok(Err(wit::Error::Denied("not in benchmarks".to_string())))
+    }
+
+    async fn camel_call_message(
+        &mut self,
+        _uri: String,
+        _message: wit::Message,
+        _timeout_ms: Option<u32>,
+    ) -> wasmtime::Result<Result<wit::Message, wit::Error>> {
+        Ok(Err(wit::Error::Denied("not in benchmarks".to_string())))
+    }
+
+    async fn camel_poll(
+        &mut self,
+        _uri: String,
+        _timeout_ms: u32,
+    ) -> wasmtime::Result<Result<Option<wit::Exchange>, wit::Error>> {
         Ok(Err(wit::Error::Denied("not in benchmarks".to_string())))
     }
 

@@ -1,30 +1,42 @@
-//! `camel-call`: sending a text payload to another endpoint of the context.
+//! `camel-call`, `camel-call-message` and `camel-poll`: reaching other
+//! endpoints of the context.
 //!
-//! rust-camel 0.64 has no producer template, so the call resolves the
-//! component, creates the endpoint and a producer, and sends one exchange.
-//! The exchange it sends carries the caller on its call chain (see
-//! [`crate::call_chain`]), so a call that would come back into a plugin
-//! already on the chain is refused instead of recursing.
+//! rust-camel 0.64 has no producer template, so a call resolves the
+//! component, creates the endpoint and a producer, and sends one exchange;
+//! a poll asks the endpoint for its polling consumer. Every target is
+//! checked against the plugin's `allow-call` policy first, and every wait
+//! ends at the plugin's deadline at the latest. The exchange a call sends
+//! carries the caller on its call chain (see [`crate::call_chain`]), so a
+//! call that would come back into a plugin already on the chain is refused
+//! instead of recursing.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use camel_api::{Body, CamelError, Exchange, Message};
-use camel_component_api::{NoOpComponentContext, ProducerContext, RuntimeObservability, parse_uri};
+use camel_component_api::{
+    Endpoint, NoOpComponentContext, ProducerContext, RuntimeObservability, parse_uri,
+};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
 use crate::bindings::wit;
 use crate::call_chain;
+use crate::convert::{self, ConvertError};
 use crate::deadline::within;
 use crate::error::{WasmError, wasm_error_of};
 use crate::host_state::WasmHostState;
 
-pub(super) async fn camel_call(
-    state: &mut WasmHostState,
-    uri: &str,
-    payload: String,
-) -> Result<String, wit::Error> {
-    let plugin = state.plugin.clone();
+/// An endpoint a plugin may reach, resolved.
+struct Target {
+    endpoint: Box<dyn Endpoint>,
+    scheme: String,
+}
+
+/// Checks `uri` against the policy and the call chain and creates its
+/// endpoint.
+fn resolve(state: &WasmHostState, uri: &str) -> Result<Target, wit::Error> {
+    let plugin = &state.plugin;
     let parts = parse_uri(uri)
         .map_err(|e| wit::Error::NotFound(format!("`{uri}` is not an endpoint URI: {e}")))?;
     plugin
@@ -32,61 +44,175 @@ pub(super) async fn camel_call(
         .call_policy
         .check_parts(&parts)
         .map_err(wit::Error::Denied)?;
-    let scheme = parts.scheme.as_str();
     if state.call.chain.is_full() {
         return Err(wit::Error::Denied(format!(
             "camel-call depth limit reached ({} plugins on the chain)",
             call_chain::MAX_DEPTH
         )));
     }
-    let Some(registry) = plugin.registry.clone() else {
+    let Some(registry) = plugin.registry.as_ref() else {
         return Err(wit::Error::Denied(
             "camel-call is unavailable: the wasm component was built without a component context"
                 .to_string(),
         ));
     };
-    let Some(component) = registry.resolve_component(scheme) else {
+    let Some(component) = registry.resolve_component(&parts.scheme) else {
         return Err(wit::Error::NotFound(format!(
-            "no component is registered for scheme `{scheme}`"
+            "no component is registered for scheme `{}`",
+            parts.scheme
         )));
     };
+    let endpoint = component
+        .create_endpoint(uri, registry.as_ref())
+        .map_err(|e| wit::Error::NotFound(format!("cannot reach `{uri}`: {e}")))?;
+    Ok(Target {
+        endpoint,
+        scheme: parts.scheme,
+    })
+}
+
+/// Sends `exchange` to `uri` and maps the reply with `reply`, all within
+/// `deadline` (which is never later than the plugin's own).
+async fn send<R, F>(
+    state: &mut WasmHostState,
+    uri: &str,
+    mut exchange: Exchange,
+    deadline: Instant,
+    reply: impl FnOnce(Exchange) -> F,
+) -> Result<R, wit::Error>
+where
+    F: Future<Output = Result<R, wit::Error>>,
+{
+    let target = resolve(state, uri)?;
+    let plugin = state.plugin.clone();
     let observability: Arc<dyn RuntimeObservability> = plugin
         .observability
         .get()
         .cloned()
         .unwrap_or_else(|| Arc::new(NoOpComponentContext));
-    let unreachable = |e: CamelError| wit::Error::NotFound(format!("cannot reach `{uri}`: {e}"));
-    let endpoint = component
-        .create_endpoint(uri, registry.as_ref())
-        .map_err(unreachable)?;
-    let producer = endpoint
+    let producer = target
+        .endpoint
         .create_producer(observability, &ProducerContext::new())
-        .map_err(unreachable)?;
-
-    let mut exchange = Exchange::new_in_out(Message::new(payload));
+        .map_err(|e| wit::Error::NotFound(format!("cannot reach `{uri}`: {e}")))?;
     state.call.chain.extend_onto(&plugin, &mut exchange);
 
     let started = Instant::now();
-    // The reply (a stream, say) is read inside the plugin's deadline too.
-    let outcome = within(state.call.deadline, async {
+    // The reply (a stream, say) is read inside the deadline too.
+    let outcome = within(deadline, async {
         match producer.oneshot(exchange).await {
-            Ok(reply) => reply_text(reply, plugin.config.max_stream_bytes).await,
+            Ok(exchange) => reply(exchange).await,
             Err(err) => Err(callee_error(uri, &err)),
         }
     })
     .await;
     tracing::debug!(
         plugin = %plugin.name,
-        scheme,
+        scheme = %target.scheme,
         elapsed_us = started.elapsed().as_micros() as u64,
         ok = matches!(outcome, Ok(Ok(_))),
         "camel-call"
     );
-    outcome.unwrap_or_else(|_| {
-        Err(wit::Error::Timeout(format!(
-            "`{uri}` did not answer within the plugin's remaining time"
-        )))
+    outcome.unwrap_or_else(|_| Err(timed_out(uri)))
+}
+
+fn timed_out(uri: &str) -> wit::Error {
+    wit::Error::Timeout(format!("`{uri}` did not answer in time"))
+}
+
+/// The earlier of the plugin's deadline and `timeout-ms` from now.
+fn deadline(state: &WasmHostState, timeout_ms: Option<u32>) -> Instant {
+    let plugin_deadline = state.call.deadline;
+    match timeout_ms {
+        Some(ms) => (Instant::now() + Duration::from_millis(u64::from(ms))).min(plugin_deadline),
+        None => plugin_deadline,
+    }
+}
+
+/// `camel-call`: a text payload out, the reply body as text back.
+pub(super) async fn camel_call(
+    state: &mut WasmHostState,
+    uri: &str,
+    payload: String,
+) -> Result<String, wit::Error> {
+    let max_stream_bytes = state.plugin.config.max_stream_bytes;
+    let exchange = Exchange::new_in_out(Message::new(payload));
+    let deadline = state.call.deadline;
+    send(state, uri, exchange, deadline, |reply| {
+        reply_text(reply, max_stream_bytes)
     })
+    .await
+}
+
+/// `camel-call-message`: a whole message out (headers, any body), the reply
+/// message back.
+pub(super) async fn camel_call_message(
+    state: &mut WasmHostState,
+    uri: &str,
+    message: wit::Message,
+    timeout_ms: Option<u32>,
+) -> Result<wit::Message, wit::Error> {
+    let message = convert::message_from_wit(message, &mut state.call.budget)
+        .map_err(|err| argument_error(state, err))?;
+    let max_stream_bytes = state.plugin.config.max_stream_bytes;
+    let deadline = deadline(state, timeout_ms);
+    send(
+        state,
+        uri,
+        Exchange::new_in_out(message),
+        deadline,
+        |reply| async move {
+            let message = match reply.output {
+                Some(output) => output,
+                None => reply.input,
+            };
+            convert::message_to_wit(message, max_stream_bytes)
+                .await
+                .map_err(|e| wit::Error::LimitExceeded(format!("reply: {e}")))
+        },
+    )
+    .await
+}
+
+/// `camel-poll`: one exchange from the endpoint's polling consumer, or
+/// `None` if nothing arrived in time.
+pub(super) async fn camel_poll(
+    state: &mut WasmHostState,
+    uri: &str,
+    timeout_ms: u32,
+) -> Result<Option<wit::Exchange>, wit::Error> {
+    let target = resolve(state, uri)?;
+    let Some(mut consumer) = target.endpoint.polling_consumer() else {
+        return Err(wit::Error::NotFound(format!(
+            "`{uri}` cannot be polled: its endpoint has no polling consumer"
+        )));
+    };
+    let deadline = deadline(state, Some(timeout_ms));
+    let wait = deadline.saturating_duration_since(Instant::now());
+    let max_stream_bytes = state.plugin.config.max_stream_bytes;
+    let outcome = within(deadline, async {
+        match consumer.receive(wait).await {
+            Ok(Some(mut exchange)) => convert::exchange_to_wit(&mut exchange, max_stream_bytes)
+                .await
+                .map(|(exchange, _)| Some(exchange))
+                .map_err(|e| wit::Error::LimitExceeded(format!("polled exchange: {e}"))),
+            Ok(None) => Ok(None),
+            Err(err) => Err(wit::Error::Io(format!("polling `{uri}` failed: {err}"))),
+        }
+    })
+    .await;
+    // Waiting out the timeout is not an error: nothing arrived.
+    outcome.unwrap_or(Ok(None))
+}
+
+/// A message argument the host cannot take (JSON over the call's budget).
+fn argument_error(state: &WasmHostState, err: ConvertError) -> wit::Error {
+    match err {
+        ConvertError::Invalid(reason) => wit::Error::TypeConversion(reason),
+        ConvertError::OverBudget => wit::Error::LimitExceeded(format!(
+            "the message's JSON values take more than the {} bytes left of `max-result-bytes`",
+            state.call.budget
+        )),
+    }
 }
 
 fn callee_error(uri: &str, err: &CamelError) -> wit::Error {

@@ -38,6 +38,23 @@ impl wit_host::Host for WasmHostState {
         Ok(call::camel_call(self, &uri, payload).await)
     }
 
+    async fn camel_call_message(
+        &mut self,
+        uri: String,
+        message: wit::Message,
+        timeout_ms: Option<u32>,
+    ) -> wasmtime::Result<Result<wit::Message, wit::Error>> {
+        Ok(call::camel_call_message(self, &uri, message, timeout_ms).await)
+    }
+
+    async fn camel_poll(
+        &mut self,
+        uri: String,
+        timeout_ms: u32,
+    ) -> wasmtime::Result<Result<Option<wit::Exchange>, wit::Error>> {
+        Ok(call::camel_poll(self, &uri, timeout_ms).await)
+    }
+
     fn get_property(&mut self, key: String) -> wasmtime::Result<Option<String>> {
         Ok(self.call.properties.get(&key).map(value_as_text))
     }
