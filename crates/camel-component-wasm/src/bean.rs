@@ -11,8 +11,9 @@ use wasmtime::Store;
 
 use crate::bindings::bean::Bean;
 use crate::bindings::wit;
+use crate::body_stream::{self, Returned};
 use crate::call_chain::CallChain;
-use crate::convert;
+use crate::convert::{self, InStreams};
 use crate::error::{GuestError, Result, WasmError};
 use crate::guest_text;
 use crate::host_state::WasmHostState;
@@ -62,7 +63,8 @@ impl GuestCall<BeanWorld> for Methods {
 /// One `invoke(method, exchange)` call.
 struct Invoke<'a> {
     method: &'a str,
-    input: &'a wit::Exchange,
+    input: &'a mut wit::Exchange,
+    streams: InStreams,
 }
 
 impl GuestCall<BeanWorld> for Invoke<'_> {
@@ -73,7 +75,20 @@ impl GuestCall<BeanWorld> for Invoke<'_> {
         bindings: &Bean,
         store: &mut Store<WasmHostState>,
     ) -> wasmtime::Result<Self::Output> {
+        if !self.streams.is_empty() {
+            body_stream::hand_over(store.data_mut(), self.streams, self.input)?;
+        }
         bindings.call_invoke(store, self.method, self.input).await
+    }
+
+    fn detach(
+        output: &mut Self::Output,
+        state: &mut WasmHostState,
+    ) -> wasmtime::Result<[Option<Returned>; 2]> {
+        match output {
+            Ok(exchange) => body_stream::detach(state, exchange),
+            Err(_) => Ok([None, None]),
+        }
     }
 }
 
@@ -85,6 +100,7 @@ impl WasmBean {
             .call(Methods, Default::default(), CallChain::empty())
             .await;
         let methods: Vec<String> = methods?
+            .0
             .into_iter()
             .map(guest_text::summary_owned)
             .collect();
@@ -129,30 +145,27 @@ impl WasmBean {
             });
         }
         let chain = CallChain::incoming(plugin, exchange)?;
-        let (input, properties) =
-            convert::exchange_to_wit(exchange, plugin.config.max_stream_bytes)
-                .await
-                .map_err(|reason| WasmError::Conversion {
-                    plugin: plugin.name.to_string(),
-                    reason,
-                })?;
+        let (mut input, properties, streams) = convert::exchange_to_wit(exchange, None);
         let (outcome, mut call) = self
             .pool
             .call(
                 Invoke {
                     method,
-                    input: &input,
+                    input: &mut input,
+                    streams,
                 },
                 properties,
                 chain,
             )
             .await;
         let error = match outcome {
-            Ok(Ok(result)) => match convert::apply_result(exchange, result, &mut call) {
-                Ok(()) => return Ok(()),
-                Err(err) => result_error(plugin, err),
-            },
-            Ok(Err(error)) => WasmError::Guest {
+            Ok((Ok(result), bodies)) => {
+                match convert::apply_result(exchange, result, &mut call, bodies) {
+                    Ok(()) => return Ok(()),
+                    Err(err) => result_error(plugin, err),
+                }
+            }
+            Ok((Err(error), _)) => WasmError::Guest {
                 plugin: plugin.name.to_string(),
                 error: guest_error(error),
             },

@@ -10,14 +10,19 @@ pub(crate) mod processor {
         path: "wit",
         world: "processor",
         imports: {
-            // `camel-call` awaits another endpoint; everything else is a
-            // quick, synchronous look-up in the per-call host state.
+            // Calls and polls await other endpoints, and reading a stream
+            // body awaits its source; everything else is a quick,
+            // synchronous look-up in the per-call host state.
             "camel:wasm/host.camel-call": async | trappable,
             "camel:wasm/host.camel-call-message": async | trappable,
             "camel:wasm/host.camel-poll": async | trappable,
+            "camel:wasm/types.[method]body-stream.read": async | trappable,
             default: trappable,
         },
         exports: { default: async },
+        with: {
+            "camel:wasm/types.body-stream": crate::body_stream::BodyStream,
+        },
     });
 }
 

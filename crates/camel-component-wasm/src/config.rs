@@ -20,6 +20,7 @@ const DEFAULT_MAX_TABLES: usize = 32;
 const DEFAULT_MAX_TABLE_ELEMENTS: usize = 100_000;
 const DEFAULT_MAX_STREAM_BYTES: usize = 10 * 1024 * 1024;
 const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+const DEFAULT_STREAM_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Shortest accepted `timeout` / `idle-timeout`.
 const MIN_SECONDS: f64 = 0.001;
@@ -100,6 +101,11 @@ pub struct WasmPluginConfig {
     pub recycle_after: Option<u64>,
     /// `idle-timeout`, default 300 s: drop instances idle for longer.
     pub idle_timeout: Duration,
+    /// `stream-timeout`, default 60 s: how long a body the plugin streams
+    /// out may go without progress (one `body-source.next` call, or the
+    /// consumer not taking the next piece) before it fails and the instance
+    /// is let go.
+    pub stream_timeout: Duration,
 }
 
 impl Default for WasmPluginConfig {
@@ -122,6 +128,7 @@ impl Default for WasmPluginConfig {
             isolation: Isolation::default(),
             recycle_after: None,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            stream_timeout: DEFAULT_STREAM_TIMEOUT,
         }
     }
 }
@@ -153,6 +160,7 @@ const OPTIONS: &[(&str, &[&str])] = &[
     ("isolation", &[]),
     ("recycle-after", &[]),
     ("idle-timeout", &[]),
+    ("stream-timeout", &[]),
 ];
 
 /// The option `name` stands for (itself, or the option it is an alias of).
@@ -207,6 +215,7 @@ impl WasmPluginConfig {
             }
             "recycle-after" => self.recycle_after = Some(positive(name, value)?),
             "idle-timeout" => self.idle_timeout = seconds(name, value)?,
+            "stream-timeout" => self.stream_timeout = seconds(name, value)?,
             _ => unreachable!("every option in OPTIONS is handled"),
         }
         Ok(())
@@ -347,6 +356,7 @@ mod tests {
             ("isolation", "exchange"),
             ("recycle-after", "100"),
             ("idle-timeout", "2.5"),
+            ("stream-timeout", "7"),
         ])
         .unwrap();
         assert_eq!(cfg.timeout, Duration::from_millis(500));
@@ -376,6 +386,7 @@ mod tests {
         assert_eq!(cfg.isolation, Isolation::Exchange);
         assert_eq!(cfg.recycle_after, Some(100));
         assert_eq!(cfg.idle_timeout, Duration::from_millis(2500));
+        assert_eq!(cfg.stream_timeout, Duration::from_secs(7));
     }
 
     #[test]

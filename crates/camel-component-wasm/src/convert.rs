@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use camel_api::{Body, Exchange, ExchangePattern, Message, Value};
+use camel_api::{Body, Exchange, ExchangePattern, Message, StreamBody, Value};
 
 use crate::bindings::wit;
 use crate::host_state::CallState;
@@ -50,7 +50,9 @@ pub(crate) fn value_as_text(value: &Value) -> String {
     }
 }
 
-/// Converts a body for the guest, reading a stream up to `max_stream_bytes`.
+/// Converts a body for the guest, reading a stream up to `max_stream_bytes`
+/// (for what the host hands over whole: `camel-call` replies, polled
+/// exchanges).
 pub(crate) async fn body_to_wit(body: Body, max_stream_bytes: usize) -> Result<wit::Body, String> {
     Ok(match body {
         Body::Empty => wit::Body::Empty,
@@ -85,7 +87,59 @@ pub(crate) fn body_from_wit(body: wit::Body, budget: &mut usize) -> Result<Body,
             Err(JsonError::OverBudget) => return Err(ConvertError::OverBudget),
         },
         wit::Body::Xml(s) => Body::Xml(s),
+        // The pool takes stream handles out of a result before converting it.
+        wit::Body::Stream(_) => {
+            return Err(ConvertError::Invalid(
+                "a stream body was not taken out of the result".to_string(),
+            ));
+        }
     })
+}
+
+/// A body for the guest, keeping a stream as a stream: `Empty` stands in
+/// for it until the call gives it a handle.
+fn body_or_stream(body: Body) -> (wit::Body, Option<StreamBody>) {
+    match body {
+        Body::Stream(stream) => (wit::Body::Empty, Some(stream)),
+        Body::Empty => (wit::Body::Empty, None),
+        Body::Text(s) => (wit::Body::Text(s), None),
+        Body::Bytes(b) => (wit::Body::Bytes(Vec::from(b)), None),
+        Body::Json(v) => (wit::Body::Json(v.to_string()), None),
+        Body::Xml(s) => (wit::Body::Xml(s), None),
+        // `Body` is non-exhaustive; nothing else exists in rust-camel 0.64.
+        _ => (wit::Body::Empty, None),
+    }
+}
+
+/// Streamed bodies of an exchange going to a guest, by message.
+#[derive(Debug, Default)]
+pub(crate) struct InStreams {
+    pub(crate) input: Option<StreamBody>,
+    pub(crate) output: Option<StreamBody>,
+}
+
+impl InStreams {
+    /// Whether there is none (the common case).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.input.is_none() && self.output.is_none()
+    }
+}
+
+/// Bodies taken out of a guest's result (streams), by message.
+#[derive(Debug, Default)]
+pub(crate) struct OutBodies {
+    pub(crate) input: Option<Body>,
+    pub(crate) output: Option<Body>,
+}
+
+fn message_with_stream(message: Message) -> (wit::Message, Option<StreamBody>) {
+    let headers = message
+        .headers
+        .into_iter()
+        .map(|(k, v)| (k, value_to_wit(v)))
+        .collect();
+    let (body, stream) = body_or_stream(message.body);
+    (wit::Message { headers, body }, stream)
 }
 
 pub(crate) async fn message_to_wit(
@@ -116,17 +170,21 @@ pub(crate) fn message_from_wit(
     Ok(out)
 }
 
-/// Moves the exchange's messages into a WIT exchange. The properties are
-/// returned separately: they go into the call's host state, and a copy goes
-/// to the guest.
-pub(crate) async fn exchange_to_wit(
+/// Moves the exchange's messages into a WIT exchange. Streamed bodies stay
+/// streams: they are returned separately, for the call to hand over as
+/// handles. The properties are returned separately too: they go into the
+/// call's host state, and a copy goes to the guest.
+pub(crate) fn exchange_to_wit(
     exchange: &mut Exchange,
-    max_stream_bytes: usize,
-) -> Result<(wit::Exchange, HashMap<String, Value>), String> {
-    let input = message_to_wit(std::mem::take(&mut exchange.input), max_stream_bytes).await?;
-    let output = match exchange.output.take() {
-        Some(m) => Some(message_to_wit(m, max_stream_bytes).await?),
-        None => None,
+    route_id: Option<&str>,
+) -> (wit::Exchange, HashMap<String, Value>, InStreams) {
+    let (input, input_stream) = message_with_stream(std::mem::take(&mut exchange.input));
+    let (output, output_stream) = match exchange.output.take() {
+        Some(m) => {
+            let (message, stream) = message_with_stream(m);
+            (Some(message), stream)
+        }
+        None => (None, None),
     };
     let properties = std::mem::take(&mut exchange.properties);
     let wit_properties = properties
@@ -137,16 +195,37 @@ pub(crate) async fn exchange_to_wit(
         ExchangePattern::InOut => wit::Pattern::InOut,
         _ => wit::Pattern::InOnly,
     };
-    Ok((
+    (
         wit::Exchange {
             input,
             output,
             properties: wit_properties,
             pattern,
             correlation_id: exchange.correlation_id.clone(),
+            route_id: route_id.map(str::to_string),
         },
         properties,
-    ))
+        InStreams {
+            input: input_stream,
+            output: output_stream,
+        },
+    )
+}
+
+/// [`exchange_to_wit`] with streamed bodies read into bytes (up to
+/// `max_stream_bytes`), for exchanges the host hands over whole.
+pub(crate) async fn exchange_to_wit_whole(
+    exchange: &mut Exchange,
+    max_stream_bytes: usize,
+) -> Result<wit::Exchange, String> {
+    let (mut wit, _, streams) = exchange_to_wit(exchange, None);
+    if let Some(stream) = streams.input {
+        wit.input.body = body_to_wit(Body::Stream(stream), max_stream_bytes).await?;
+    }
+    if let (Some(stream), Some(output)) = (streams.output, wit.output.as_mut()) {
+        output.body = body_to_wit(Body::Stream(stream), max_stream_bytes).await?;
+    }
+    Ok(wit)
 }
 
 /// Writes the guest's result back into `exchange`.
@@ -162,13 +241,20 @@ pub(crate) fn apply_result(
     exchange: &mut Exchange,
     result: wit::Exchange,
     call: &mut CallState,
+    bodies: OutBodies,
 ) -> Result<(), ConvertError> {
     let mut budget = call.budget;
-    let input = message_from_wit(result.input, &mut budget)?;
-    let output = result
+    let mut input = message_from_wit(result.input, &mut budget)?;
+    let mut output = result
         .output
         .map(|m| message_from_wit(m, &mut budget))
         .transpose()?;
+    if let Some(body) = bodies.input {
+        input.body = body;
+    }
+    if let (Some(body), Some(output)) = (bodies.output, output.as_mut()) {
+        output.body = body;
+    }
     let returned = result
         .properties
         .into_iter()
@@ -190,10 +276,18 @@ pub(crate) fn apply_result(
 
 /// Puts the messages of a WIT exchange (as sent to the guest) back into
 /// `exchange`, e.g. after a failed call.
+///
+/// A stream body that was handed over cannot be put back (the guest may
+/// have read from it); it is restored as `Empty`.
 pub(crate) fn restore_messages(
     exchange: &mut Exchange,
-    sent: wit::Exchange,
+    mut sent: wit::Exchange,
 ) -> Result<(), ConvertError> {
+    for message in std::iter::once(&mut sent.input).chain(sent.output.as_mut()) {
+        if matches!(message.body, wit::Body::Stream(_)) {
+            message.body = wit::Body::Empty;
+        }
+    }
     // The host's own data: no budget.
     let mut unlimited = usize::MAX;
     let budget = &mut unlimited;

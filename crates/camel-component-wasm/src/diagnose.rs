@@ -10,7 +10,7 @@ use crate::world::PluginWorld;
 /// The WIT package of this host's contract.
 pub(crate) const PACKAGE: &str = "camel:wasm";
 /// Its version; guests built for any `0.1.x` link (semver-compatible).
-pub(crate) const VERSION: &str = "0.1.2";
+pub(crate) const VERSION: &str = "0.2.0";
 
 /// Why linking `component` failed, from its imports and the linker's error.
 pub(crate) fn imports(engine: &Engine, component: &Component, err: &wasmtime::Error) -> String {
@@ -169,10 +169,10 @@ mod tests {
         assert!(p("wasi:sockets/tcp@0.2.0").contains("no network"));
         assert!(p("wasi:http/outgoing-handler@0.2.0").contains("--disable http"));
         assert!(p("camel:plugin/host@1.0.0").contains("rust-camel's own"));
-        assert!(p("camel:wasm/host@0.2.0").contains("built for `camel:wasm@0.2.0`"));
+        assert!(p("camel:wasm/host@0.1.0").contains("built for `camel:wasm@0.1.0`"));
         assert!(p("acme:thing/x").contains("does not provide"));
-        assert_eq!(import_problem("camel:wasm/host@0.1.0"), None);
-        assert_eq!(import_problem("camel:wasm/host@0.1.9"), None);
+        assert_eq!(import_problem("camel:wasm/host@0.2.0"), None);
+        assert_eq!(import_problem("camel:wasm/host@0.2.9"), None);
         assert_eq!(import_problem("wasi:cli/stdout@0.2.6"), None);
     }
 

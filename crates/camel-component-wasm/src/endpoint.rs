@@ -47,7 +47,7 @@ impl WasmEndpoint {
 
     /// A producer for this endpoint (what route steps call).
     pub fn producer(&self) -> WasmProducer {
-        WasmProducer::new(self.pool.clone())
+        WasmProducer::new(self.pool.clone(), None)
     }
 }
 
@@ -69,10 +69,14 @@ impl Endpoint for WasmEndpoint {
     fn create_producer(
         &self,
         rt: Arc<dyn RuntimeObservability>,
-        _ctx: &ProducerContext,
+        ctx: &ProducerContext,
     ) -> Result<BoxProcessor, CamelError> {
         // The first producer's observability also serves camel-call.
         let _ = self.pool.plugin.observability.set(rt);
-        Ok(BoxProcessor::new(self.producer()))
+        let route_id = ctx.route_id().map(Arc::from);
+        Ok(BoxProcessor::new(WasmProducer::new(
+            self.pool.clone(),
+            route_id,
+        )))
     }
 }

@@ -27,7 +27,9 @@ const MAX_MEMORIES: usize = 16;
 /// endpoint's state store, the memory limiter and the (empty) WASI context.
 pub(crate) struct WasmHostState {
     wasi: WasiCtx,
-    table: ResourceTable,
+    pub(crate) table: ResourceTable,
+    /// Calls this instance has started, numbering them.
+    pub(crate) calls: u64,
     pub(crate) random: WasiRandomCtx,
     pub(crate) limits: GuestLimits,
     pub(crate) plugin: Arc<PluginContext>,
@@ -56,6 +58,7 @@ impl WasmHostState {
         WasmHostState {
             wasi,
             table: ResourceTable::new(),
+            calls: 0,
             random: WasiRandomCtx::default(),
             limits: GuestLimits::new(&plugin.config),
             plugin,
@@ -95,6 +98,11 @@ pub(crate) struct CallState {
     /// (`max-result-bytes`): `set-property` writes and, after the call, the
     /// values parsed from the result.
     pub(crate) budget: usize,
+    /// The call's number on its instance (stream handles belong to it).
+    pub(crate) seq: u64,
+    /// Stream handles (resource reps) made during this call and not yet
+    /// dropped or handed back.
+    pub(crate) streams: Vec<u32>,
 }
 
 impl CallState {
@@ -106,6 +114,8 @@ impl CallState {
             written: HashSet::new(),
             chain: CallChain::empty(),
             budget: 0,
+            seq: 0,
+            streams: Vec::new(),
         }
     }
 }

@@ -13,6 +13,10 @@
 //! twice: by an epoch deadline, which stops a guest that computes, and by a
 //! wall-clock timer around the call's future, which stops a guest blocked in
 //! a host call (a WASI sleep, say).
+//!
+//! A call whose result carries a body the guest produces keeps its
+//! instance: the lease goes to the body's pump (`produced_body.rs`), which
+//! gives it back when the body ends or its consumer goes away.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, Weak};
@@ -20,12 +24,14 @@ use std::time::Duration;
 
 use camel_api::Value;
 use std::collections::HashMap;
-use tokio::sync::{Semaphore, SemaphorePermit, TryAcquireError};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio::time::Instant;
 use wasmtime::{Store, UpdateDeadline};
 
+use crate::body_stream::Returned;
 use crate::call_chain::CallChain;
 use crate::config::Isolation;
+use crate::convert::OutBodies;
 use crate::crash_guard::{Admission, CrashGuard};
 use crate::deadline::{Elapsed, within};
 use crate::error::{GuestError, Result, WasmError};
@@ -52,12 +58,21 @@ pub(crate) trait GuestCall<W: PluginWorld>: Send {
         bindings: &W::Bindings,
         store: &mut Store<WasmHostState>,
     ) -> impl Future<Output = wasmtime::Result<Self::Output>> + Send;
+
+    /// Takes the stream bodies out of a successful output, while the
+    /// instance's handles are still valid: by message, input then output.
+    fn detach(
+        _output: &mut Self::Output,
+        _state: &mut WasmHostState,
+    ) -> wasmtime::Result<[Option<Returned>; 2]> {
+        Ok([None, None])
+    }
 }
 
 /// A live instance and its store.
-struct Instance<W: PluginWorld> {
-    store: Store<WasmHostState>,
-    bindings: W::Bindings,
+pub(crate) struct Instance<W: PluginWorld> {
+    pub(crate) store: Store<WasmHostState>,
+    pub(crate) bindings: W::Bindings,
     /// Calls served so far.
     uses: u64,
     /// When it was last returned to the pool.
@@ -71,7 +86,7 @@ pub(crate) struct InstancePool<W: PluginWorld> {
     pre: W::Pre,
     init_args: W::InitArgs,
     idle: Mutex<Vec<Instance<W>>>,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     pub(crate) guard: Arc<CrashGuard>,
 }
 
@@ -97,7 +112,7 @@ impl<W: PluginWorld> InstancePool<W> {
         init_args: W::InitArgs,
     ) -> Result<Arc<Self>> {
         let pre = runtime.instance_pre::<W>(module)?;
-        let permits = Semaphore::new(plugin.config.max_concurrent_calls);
+        let permits = Arc::new(Semaphore::new(plugin.config.max_concurrent_calls));
         let pool = Arc::new(InstancePool {
             plugin,
             runtime,
@@ -119,15 +134,15 @@ impl<W: PluginWorld> InstancePool<W> {
     }
 
     /// Runs `call` on an instance, with the exchange's `properties` and call
-    /// `chain` as the per-call host state. Returns the outcome and the
-    /// properties as the call left them (including `set-property` writes),
-    /// also when the call failed.
+    /// `chain` as the per-call host state. Returns the outcome with the
+    /// stream bodies taken out of it, and the properties as the call left
+    /// them (including `set-property` writes), also when the call failed.
     pub(crate) async fn call<C: GuestCall<W>>(
-        &self,
+        self: &Arc<Self>,
         call: C,
         properties: HashMap<String, Value>,
         chain: CallChain,
-    ) -> (Result<C::Output>, CallState) {
+    ) -> (Result<(C::Output, OutBodies)>, CallState) {
         let (mut lease, now) = match self.lease().await {
             Ok(leased) => leased,
             Err(err) => {
@@ -146,7 +161,7 @@ impl<W: PluginWorld> InstancePool<W> {
                 budget: self.plugin.config.result_budget(),
                 properties,
                 chain,
-                written: Default::default(),
+                ..CallState::new(deadline)
             },
         );
         let outcome = within(
@@ -154,11 +169,18 @@ impl<W: PluginWorld> InstancePool<W> {
             call.call(&lease.instance.bindings, &mut lease.instance.store),
         )
         .await;
+        let outcome = match outcome {
+            Ok(Ok(mut output)) => match C::detach(&mut output, lease.instance.store.data_mut()) {
+                Ok(returned) => Ok(Ok((output, returned))),
+                Err(err) => Ok(Err(err)),
+            },
+            Ok(Err(err)) => Ok(Err(err)),
+            Err(elapsed) => Err(elapsed),
+        };
         let state = end_call(&mut lease.instance.store);
         let result = match outcome {
-            Ok(Ok(output)) => {
-                lease.release();
-                Ok(output)
+            Ok(Ok((output, returned))) => {
+                self.finish(lease, returned).map(|bodies| (output, bodies))
             }
             Ok(Err(err)) => {
                 let err = classify(&mut lease.instance.store, err);
@@ -170,6 +192,35 @@ impl<W: PluginWorld> InstancePool<W> {
             }
         };
         (result, state)
+    }
+
+    /// Turns the stream bodies a call returned into rust-camel bodies, and
+    /// gives the instance back, unless a produced body needs it: then the
+    /// lease goes to that body's pump.
+    fn finish(&self, lease: Lease<W>, returned: [Option<Returned>; 2]) -> Result<OutBodies> {
+        let mut lease = Some(lease);
+        let mut bodies = [None, None];
+        for (slot, returned) in bodies.iter_mut().zip(returned) {
+            *slot = match returned {
+                None => None,
+                Some(Returned::Stream(stream)) => Some(camel_api::Body::Stream(stream)),
+                Some(Returned::Produced(id)) => match lease.take() {
+                    Some(lease) => Some(crate::produced_body::spawn(lease, id)),
+                    None => {
+                        return Err(WasmError::Conversion {
+                            plugin: self.plugin.name.to_string(),
+                            reason: "a result may carry at most one body the plugin produces"
+                                .to_string(),
+                        });
+                    }
+                },
+            };
+        }
+        if let Some(lease) = lease {
+            lease.release();
+        }
+        let [input, output] = bodies;
+        Ok(OutBodies { input, output })
     }
 
     /// Drops instances that have been idle for longer than `idle-timeout`.
@@ -211,13 +262,13 @@ impl<W: PluginWorld> InstancePool<W> {
 
     /// Takes a permit (waiting at most `timeout`), asks the breaker, and
     /// takes or makes an instance. Returns the lease and when it was had.
-    async fn lease(&self) -> Result<(Lease<'_, W>, Instant)> {
+    async fn lease(self: &Arc<Self>) -> Result<(Lease<W>, Instant)> {
         let name = &self.plugin.name;
-        let permit = match self.permits.try_acquire() {
+        let permit = match self.permits.clone().try_acquire_owned() {
             Ok(permit) => Ok(permit),
             Err(TryAcquireError::NoPermits) => {
                 let wait = self.deadline(Instant::now());
-                within(wait, self.permits.acquire())
+                within(wait, self.permits.clone().acquire_owned())
                     .await
                     .map_err(|Elapsed| ())
                     .and_then(|acquired| acquired.map_err(|_closed| ()))
@@ -240,7 +291,7 @@ impl<W: PluginWorld> InstancePool<W> {
         let now = Instant::now();
         let admission = self.guard.admit(name, now)?;
         let ticket = Ticket {
-            pool: self,
+            pool: self.clone(),
             admission,
             decided: false,
             _permit: permit,
@@ -352,14 +403,14 @@ async fn trim_periodically<W: PluginWorld>(pool: Weak<InstancePool<W>>, period: 
 /// It must be decided with [`Ticket::succeed`] or [`Ticket::fail`]; dropping
 /// it undecided (the caller's future was cancelled) frees a half-open
 /// breaker's probe slot for the next call.
-struct Ticket<'a, W: PluginWorld> {
-    pool: &'a InstancePool<W>,
+struct Ticket<W: PluginWorld> {
+    pool: Arc<InstancePool<W>>,
     admission: Admission,
     decided: bool,
-    _permit: SemaphorePermit<'a>,
+    _permit: OwnedSemaphorePermit,
 }
 
-impl<W: PluginWorld> Ticket<'_, W> {
+impl<W: PluginWorld> Ticket<W> {
     fn succeed(mut self) {
         self.decided = true;
         self.pool.guard.record_success(self.admission);
@@ -376,7 +427,7 @@ impl<W: PluginWorld> Ticket<'_, W> {
     }
 }
 
-impl<W: PluginWorld> Drop for Ticket<'_, W> {
+impl<W: PluginWorld> Drop for Ticket<W> {
     fn drop(&mut self) {
         if !self.decided {
             tracing::debug!(plugin = %self.pool.plugin.name, "abandoned call; instance discarded");
@@ -387,22 +438,28 @@ impl<W: PluginWorld> Drop for Ticket<'_, W> {
     }
 }
 
-/// One instance taken from the pool for one call. [`Lease::release`] gives
-/// it back; [`Lease::fail`] and dropping the lease discard it.
-struct Lease<'a, W: PluginWorld> {
-    instance: Instance<W>,
-    ticket: Ticket<'a, W>,
+/// One instance taken from the pool for one call (or for the body it
+/// produces). [`Lease::release`] gives it back; [`Lease::fail`] and dropping
+/// the lease discard it.
+pub(crate) struct Lease<W: PluginWorld> {
+    pub(crate) instance: Instance<W>,
+    ticket: Ticket<W>,
 }
 
-impl<W: PluginWorld> Lease<'_, W> {
+impl<W: PluginWorld> Lease<W> {
+    /// The plugin the instance belongs to.
+    pub(crate) fn plugin(&self) -> &Arc<PluginContext> {
+        &self.ticket.pool.plugin
+    }
+
     /// Returns the instance to the pool for the next call (unless the
     /// isolation or recycling settings retire it).
-    fn release(self) {
+    pub(crate) fn release(self) {
         let Lease {
             mut instance,
             ticket,
         } = self;
-        let pool = ticket.pool;
+        let pool = ticket.pool.clone();
         ticket.succeed();
         instance.uses += 1;
         let config = &pool.plugin.config;
@@ -419,23 +476,34 @@ impl<W: PluginWorld> Lease<'_, W> {
     }
 
     /// Discards the instance after a failed call and reports `err`.
-    fn fail(self, err: WasmError) -> WasmError {
+    pub(crate) fn fail(self, err: WasmError) -> WasmError {
         self.ticket.fail(err)
     }
 }
 
-fn start_call(store: &mut Store<WasmHostState>, call: CallState) {
+/// Sets the per-call host state (numbering the call on its instance).
+pub(crate) fn start_call(store: &mut Store<WasmHostState>, mut call: CallState) {
     let data = store.data_mut();
+    data.calls += 1;
+    call.seq = data.calls;
     data.call = call;
     data.limits.begin_call();
     data.output.begin_call();
     store.set_epoch_deadline(1);
 }
 
-/// Ends the call and returns its host state.
-fn end_call(store: &mut Store<WasmHostState>) -> CallState {
+/// Ends the call and returns its host state. Stream handles the guest kept
+/// end with the call.
+pub(crate) fn end_call(store: &mut Store<WasmHostState>) -> CallState {
     let data = store.data_mut();
     data.output.end_call();
+    for rep in std::mem::take(&mut data.call.streams) {
+        let handle =
+            wasmtime::component::Resource::<crate::body_stream::BodyStream>::new_borrow(rep);
+        if let Ok(stream) = data.table.get_mut(&handle) {
+            stream.finish();
+        }
+    }
     let deadline = data.call.deadline;
     std::mem::replace(&mut data.call, CallState::new(deadline))
 }

@@ -44,6 +44,7 @@ mod bean;
 #[cfg(feature = "camel-config")]
 mod bean_config;
 mod bindings;
+mod body_stream;
 mod bundle;
 mod call_chain;
 mod call_policy;
@@ -66,6 +67,7 @@ mod module_needs;
 mod module_path;
 mod plugin;
 mod private_dir;
+mod produced_body;
 mod producer;
 mod runtime;
 mod state_store;

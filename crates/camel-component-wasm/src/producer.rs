@@ -12,8 +12,9 @@ use wasmtime::Store;
 
 use crate::bindings::processor::Processor;
 use crate::bindings::wit;
+use crate::body_stream::{self, Returned};
 use crate::call_chain::CallChain;
-use crate::convert::{self, ConvertError};
+use crate::convert::{self, ConvertError, InStreams};
 use crate::error::{GuestError, Result, WasmError};
 use crate::guest_text;
 use crate::host_state::WasmHostState;
@@ -30,6 +31,8 @@ use crate::world::ProcessorWorld;
 #[derive(Clone)]
 pub struct WasmProducer {
     pool: Arc<InstancePool<ProcessorWorld>>,
+    /// The route this producer serves, when rust-camel said.
+    route_id: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for WasmProducer {
@@ -41,8 +44,8 @@ impl std::fmt::Debug for WasmProducer {
 }
 
 impl WasmProducer {
-    pub(crate) fn new(pool: Arc<InstancePool<ProcessorWorld>>) -> Self {
-        WasmProducer { pool }
+    pub(crate) fn new(pool: Arc<InstancePool<ProcessorWorld>>, route_id: Option<Arc<str>>) -> Self {
+        WasmProducer { pool, route_id }
     }
 }
 
@@ -58,12 +61,20 @@ impl Service<Exchange> for WasmProducer {
 
     fn call(&mut self, exchange: Exchange) -> Self::Future {
         let pool = self.pool.clone();
-        Box::pin(async move { process(&pool, exchange).await.map_err(CamelError::from) })
+        let route_id = self.route_id.clone();
+        Box::pin(async move {
+            process(&pool, route_id.as_deref(), exchange)
+                .await
+                .map_err(CamelError::from)
+        })
     }
 }
 
 /// One `process` call.
-struct Process<'a>(&'a wit::Exchange);
+struct Process<'a> {
+    input: &'a mut wit::Exchange,
+    streams: InStreams,
+}
 
 impl GuestCall<ProcessorWorld> for Process<'_> {
     type Output = Result<wit::Exchange, wit::Error>;
@@ -73,25 +84,41 @@ impl GuestCall<ProcessorWorld> for Process<'_> {
         bindings: &Processor,
         store: &mut Store<WasmHostState>,
     ) -> wasmtime::Result<Self::Output> {
-        bindings.call_process(store, self.0).await
+        if !self.streams.is_empty() {
+            body_stream::hand_over(store.data_mut(), self.streams, self.input)?;
+        }
+        bindings.call_process(store, self.input).await
+    }
+
+    fn detach(
+        output: &mut Self::Output,
+        state: &mut WasmHostState,
+    ) -> wasmtime::Result<[Option<Returned>; 2]> {
+        match output {
+            Ok(exchange) => body_stream::detach(state, exchange),
+            Err(_) => Ok([None, None]),
+        }
     }
 }
 
 /// One exchange through one instance.
-async fn process(pool: &InstancePool<ProcessorWorld>, mut exchange: Exchange) -> Result<Exchange> {
+async fn process(
+    pool: &Arc<InstancePool<ProcessorWorld>>,
+    route_id: Option<&str>,
+    mut exchange: Exchange,
+) -> Result<Exchange> {
     let plugin = &pool.plugin;
     let chain = CallChain::incoming(plugin, &exchange)?;
-    let (input, properties) =
-        convert::exchange_to_wit(&mut exchange, plugin.config.max_stream_bytes)
-            .await
-            .map_err(|reason| WasmError::Conversion {
-                plugin: plugin.name.to_string(),
-                reason,
-            })?;
-    let (outcome, mut call) = pool.call(Process(&input), properties, chain).await;
-    match outcome? {
+    let (mut input, properties, streams) = convert::exchange_to_wit(&mut exchange, route_id);
+    let call = Process {
+        input: &mut input,
+        streams,
+    };
+    let (outcome, mut state) = pool.call(call, properties, chain).await;
+    let (output, bodies) = outcome?;
+    match output {
         Ok(result) => {
-            convert::apply_result(&mut exchange, result, &mut call)
+            convert::apply_result(&mut exchange, result, &mut state, bodies)
                 .map_err(|err| result_error(plugin, err))?;
             Ok(exchange)
         }

@@ -12,7 +12,7 @@ use wasmtime::{
     Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
 };
 
-use crate::bindings::wit_host;
+use crate::bindings::{wit, wit_host};
 use crate::diagnose;
 use crate::error::{Result, WasmError};
 use crate::host_state::WasmHostState;
@@ -192,6 +192,11 @@ impl WasmRuntimeBuilder {
             |state| state,
         )
         .map_err(|e| runtime_error("linking host functions", e))?;
+        wit::add_to_linker::<WasmHostState, wasmtime::component::HasSelf<WasmHostState>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(|e| runtime_error("linking the body-stream resource", e))?;
 
         Ok(WasmRuntime {
             inner: Arc::new(RuntimeInner {

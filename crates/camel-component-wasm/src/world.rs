@@ -35,7 +35,27 @@ pub(crate) trait PluginWorld: Send + Sync + 'static {
         store: &mut Store<WasmHostState>,
         args: &Self::InitArgs,
     ) -> impl Future<Output = wasmtime::Result<Result<(), String>>> + Send;
+
+    /// The next piece of the body the guest produces under `id`
+    /// (`body-source.next`).
+    fn next(
+        bindings: &Self::Bindings,
+        store: &mut Store<WasmHostState>,
+        id: u32,
+        max: u32,
+    ) -> impl Future<Output = wasmtime::Result<NextPiece>> + Send;
+
+    /// Tells the guest the consumer of body `id` went away
+    /// (`body-source.cancel`).
+    fn cancel(
+        bindings: &Self::Bindings,
+        store: &mut Store<WasmHostState>,
+        id: u32,
+    ) -> impl Future<Output = wasmtime::Result<()>> + Send;
 }
+
+/// What `body-source.next` returns.
+pub(crate) type NextPiece = Result<Option<Vec<u8>>, crate::bindings::wit::Error>;
 
 /// The `processor` world: `init()` and `process(exchange)`.
 #[derive(Debug)]
@@ -64,6 +84,29 @@ impl PluginWorld for ProcessorWorld {
         _args: &(),
     ) -> wasmtime::Result<Result<(), String>> {
         bindings.call_init(store).await
+    }
+
+    async fn next(
+        bindings: &Self::Bindings,
+        store: &mut Store<WasmHostState>,
+        id: u32,
+        max: u32,
+    ) -> wasmtime::Result<NextPiece> {
+        bindings
+            .camel_wasm_body_source()
+            .call_next(store, id, max)
+            .await
+    }
+
+    async fn cancel(
+        bindings: &Self::Bindings,
+        store: &mut Store<WasmHostState>,
+        id: u32,
+    ) -> wasmtime::Result<()> {
+        bindings
+            .camel_wasm_body_source()
+            .call_cancel(store, id)
+            .await
     }
 }
 
@@ -94,5 +137,28 @@ impl PluginWorld for BeanWorld {
         args: &Vec<(String, String)>,
     ) -> wasmtime::Result<Result<(), String>> {
         bindings.call_init(store, args).await
+    }
+
+    async fn next(
+        bindings: &Self::Bindings,
+        store: &mut Store<WasmHostState>,
+        id: u32,
+        max: u32,
+    ) -> wasmtime::Result<NextPiece> {
+        bindings
+            .camel_wasm_bean_body_source()
+            .call_next(store, id, max)
+            .await
+    }
+
+    async fn cancel(
+        bindings: &Self::Bindings,
+        store: &mut Store<WasmHostState>,
+        id: u32,
+    ) -> wasmtime::Result<()> {
+        bindings
+            .camel_wasm_bean_body_source()
+            .call_cancel(store, id)
+            .await
     }
 }

@@ -113,6 +113,22 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
             }
         }
 
+        impl #private::processor::exports::camel::wasm::body_source::Guest for __CamelWasmProcessor {
+            fn next(
+                id: u32,
+                max: u32,
+            ) -> ::core::result::Result<
+                ::core::option::Option<::std::vec::Vec<u8>>,
+                #private::wit::Error,
+            > {
+                #private::body_source_next(id, max)
+            }
+
+            fn cancel(id: u32) {
+                #private::body_source_cancel(id)
+            }
+        }
+
         #private::processor::export_processor!(
             __CamelWasmProcessor with_types_in #private::processor
         );

@@ -15,8 +15,9 @@ pub use convert::{
     exchange_into_wit, message_from_wit, message_into_wit, pattern_from_wit, pattern_into_wit,
 };
 pub use runtime::{
-    BeanAdapter, InitOutcome, block_on, call_bean_init, call_bean_method, install_panic_hook,
-    no_init, panic_line, run_init, run_process, run_process_async, unknown_method,
+    BeanAdapter, InitOutcome, block_on, body_source_cancel, body_source_next, call_bean_init,
+    call_bean_method, install_panic_hook, no_init, panic_line, run_init, run_process,
+    run_process_async, unknown_method,
 };
 
 /// The `wit-bindgen` runtime, for the generated code (`runtime_path`).
@@ -62,8 +63,8 @@ pub mod bean {
         default_bindings_module: "::camel_wasm_sdk::__private::bean",
         runtime_path: "::camel_wasm_sdk::__private::wit_bindgen::rt",
         with: {
-            "camel:wasm/types@0.1.2": ::camel_wasm_sdk::__private::processor::camel::wasm::types,
-            "camel:wasm/host@0.1.2": ::camel_wasm_sdk::__private::processor::camel::wasm::host,
+            "camel:wasm/types@0.2.0": ::camel_wasm_sdk::__private::processor::camel::wasm::types,
+            "camel:wasm/host@0.2.0": ::camel_wasm_sdk::__private::processor::camel::wasm::host,
         },
     });
 }

@@ -70,7 +70,7 @@ impl Host {
     /// As [`Host::camel_call`]; a reply too large to hand over fails with
     /// [`PluginError::LimitExceeded`].
     pub fn call(uri: &str, message: Message) -> Result<Message, PluginError> {
-        let reply = wit_host::camel_call_message(uri, &message_into_wit(message), None)
+        let reply = wit_host::camel_call_message(uri, message_into_wit(message), None)
             .map_err(error_from_wit)?;
         Ok(message_from_wit(reply))
     }
@@ -87,7 +87,7 @@ impl Host {
         timeout: Duration,
     ) -> Result<Message, PluginError> {
         let reply =
-            wit_host::camel_call_message(uri, &message_into_wit(message), Some(millis(timeout)))
+            wit_host::camel_call_message(uri, message_into_wit(message), Some(millis(timeout)))
                 .map_err(error_from_wit)?;
         Ok(message_from_wit(reply))
     }

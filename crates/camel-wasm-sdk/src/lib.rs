@@ -98,6 +98,7 @@ mod fields;
 mod host;
 mod json;
 pub mod state_helpers;
+mod stream;
 mod types;
 
 #[doc(hidden)]
@@ -108,6 +109,7 @@ pub use error::PluginError;
 pub use fields::Fields;
 pub use host::Host;
 pub use json::Json;
+pub use stream::{BodyReader, BodyStream};
 pub use types::{Body, Exchange, Message, Pattern, Value};
 
 /// Exports a function as the plugin's `processor` world.

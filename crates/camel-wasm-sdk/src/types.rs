@@ -1,7 +1,7 @@
 //! The exchange model seen by plugins: [`Exchange`], [`Message`], [`Body`],
 //! [`Pattern`] and [`Value`].
 
-use crate::{Fields, Json};
+use crate::{BodyReader, BodyStream, Fields, Json, PluginError};
 
 /// A header or property value: any JSON value.
 ///
@@ -12,8 +12,9 @@ pub use serde_json::Value;
 
 /// A message body.
 ///
-/// Mirrors rust-camel's `Body`. The host reads streamed bodies into
-/// [`Body::Bytes`] before it calls the plugin, so a plugin never sees a stream.
+/// Mirrors rust-camel's `Body`. A streamed body arrives as
+/// [`Body::Stream`]; read it (or any body) piece by piece with
+/// [`Exchange::body_reader`].
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub enum Body {
@@ -28,6 +29,9 @@ pub enum Body {
     Json(Json),
     /// An XML document, as text.
     Xml(String),
+    /// A body handed over piece by piece: a streamed body from the host, or
+    /// one the plugin produces ([`Body::from_chunks`]).
+    Stream(BodyStream),
 }
 
 impl Body {
@@ -82,9 +86,57 @@ impl Body {
         }
     }
 
+    /// A body the plugin produces chunk by chunk, after its call has
+    /// returned: the host pulls the chunks as fast as the consumer reads
+    /// them, so the body is never held whole. An `Err` chunk ends the body
+    /// with that error. The instance stays with the body until it ends or
+    /// its consumer goes away (bounded by the endpoint's `stream-timeout`).
+    ///
+    /// ```
+    /// use camel_wasm_sdk::{Body, Exchange, Message};
+    /// use std::io::Read;
+    ///
+    /// // A CSV of a million rows, made as it is read.
+    /// let rows = (0..1_000_000).map(|n| Ok(format!("{n},row {n}\n").into_bytes()));
+    /// let exchange = Exchange::new(Message::new(Body::from_chunks(rows)));
+    /// let mut first = [0u8; 12];
+    /// exchange.body_reader().read_exact(&mut first).unwrap();
+    /// assert_eq!(&first, b"0,row 0\n1,ro");
+    /// ```
+    pub fn from_chunks<I>(chunks: I) -> Self
+    where
+        I: IntoIterator<Item = Result<Vec<u8>, PluginError>>,
+        I::IntoIter: Send + 'static,
+    {
+        Self::Stream(BodyStream::from_chunks(Box::new(chunks.into_iter())))
+    }
+
+    /// The stream of a [`Body::Stream`] body; `None` for every other kind.
+    pub fn as_stream(&self) -> Option<&BodyStream> {
+        match self {
+            Self::Stream(stream) => Some(stream),
+            _ => None,
+        }
+    }
+
+    /// A reader over the body's bytes: a stream is read from its source as
+    /// bytes are asked for; other kinds are read from what they hold (text
+    /// as UTF-8, JSON as its text, `Empty` as nothing).
+    pub fn reader(&self) -> BodyReader<'_> {
+        match self {
+            Self::Empty => BodyReader::slice(&[]),
+            Self::Text(text) | Self::Xml(text) => BodyReader::slice(text.as_bytes()),
+            Self::Bytes(bytes) => BodyReader::slice(bytes),
+            Self::Json(json) => BodyReader::slice(json.text().as_bytes()),
+            Self::Stream(stream) => BodyReader::stream(stream.clone()),
+        }
+    }
+
     /// Converts any body to text, the way rust-camel does when it needs a
     /// string: `Empty` is `""`, `Text` and `Xml` are returned as they are,
     /// `Json` is serialized, and `Bytes` must be valid UTF-8 (otherwise `None`).
+    /// A stream is read to its end (use [`Body::reader`] to avoid holding it
+    /// whole).
     ///
     /// ```
     /// use camel_wasm_sdk::{Body, Value};
@@ -99,11 +151,13 @@ impl Body {
             Self::Text(text) | Self::Xml(text) => Some(text),
             Self::Json(json) => Some(json.into_text()),
             Self::Bytes(bytes) => String::from_utf8(bytes).ok(),
+            Self::Stream(_) => String::from_utf8(self.into_bytes()).ok(),
         }
     }
 
     /// Converts any body to bytes: `Empty` is empty, text kinds are their
-    /// UTF-8 bytes, and `Json` is its serialized text.
+    /// UTF-8 bytes, `Json` is its serialized text, and a stream is read to
+    /// its end (stopping at a failing piece).
     ///
     /// ```
     /// use camel_wasm_sdk::Body;
@@ -116,6 +170,13 @@ impl Body {
             Self::Text(text) | Self::Xml(text) => text.into_bytes(),
             Self::Json(json) => json.into_text().into_bytes(),
             Self::Bytes(bytes) => bytes,
+            Self::Stream(stream) => {
+                let mut bytes = Vec::new();
+                while let Ok(Some(piece)) = stream.read(64 * 1024) {
+                    bytes.extend_from_slice(&piece);
+                }
+                bytes
+            }
         }
     }
 }
@@ -252,6 +313,8 @@ pub struct Exchange {
     pub pattern: Pattern,
     /// Read-only: the host keeps its own copy and ignores changes.
     pub(crate) correlation_id: String,
+    /// Read-only: the route the plugin runs in, when the host says.
+    pub(crate) route_id: Option<String>,
 }
 
 impl Exchange {
@@ -264,9 +327,17 @@ impl Exchange {
         }
     }
 
-    /// The exchange's correlation id, as assigned by the host.
+    /// The exchange's correlation id, as assigned by the host: unique per
+    /// exchange and kept when an exchange is redelivered, so it serves as an
+    /// idempotency key.
     pub fn correlation_id(&self) -> &str {
         &self.correlation_id
+    }
+
+    /// The id of the route the plugin runs in (`wasm:` steps; `None` in
+    /// bean steps and in unit tests).
+    pub fn route_id(&self) -> Option<&str> {
+        self.route_id.as_deref()
     }
 
     /// Returns the property `key`, if present.
@@ -302,6 +373,35 @@ impl Exchange {
     /// The body of the current message (see [`Exchange::message`]).
     pub fn body(&self) -> &Body {
         &self.message().body
+    }
+
+    /// Reads the body of the current message piece by piece
+    /// ([`std::io::Read`]), whatever its kind: a streamed body is never held
+    /// whole (see [`Body::reader`]).
+    ///
+    /// ```no_run
+    /// use std::io::Read;
+    /// use camel_wasm_sdk::{Exchange, PluginError};
+    ///
+    /// fn count_bytes(mut exchange: Exchange) -> Result<Exchange, PluginError> {
+    ///     let mut reader = exchange.body_reader();
+    ///     let mut buf = vec![0u8; 64 * 1024];
+    ///     let mut total = 0u64;
+    ///     loop {
+    ///         let n = reader.read(&mut buf).map_err(|e| PluginError::io(e.to_string()))?;
+    ///         if n == 0 {
+    ///             break;
+    ///         }
+    ///         total += n as u64;
+    ///     }
+    ///     drop(reader);
+    ///     exchange.message_mut().set_header("bytes", total);
+    ///     Ok(exchange)
+    /// }
+    /// # let _ = count_bytes;
+    /// ```
+    pub fn body_reader(&self) -> BodyReader<'_> {
+        self.body().reader()
     }
 
     /// Replaces the body of the current message (see [`Exchange::message`]).

@@ -7,7 +7,7 @@
 //! epoch interruption) so the guest's compiled code is the same; the epoch
 //! never advances, so the guest never yields.
 
-use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -19,9 +19,11 @@ mod bindings {
             "camel:wasm/host.camel-call": async | trappable,
             "camel:wasm/host.camel-call-message": async | trappable,
             "camel:wasm/host.camel-poll": async | trappable,
+            "camel:wasm/types.[method]body-stream.read": async | trappable,
             default: trappable,
         },
         exports: { default: async },
+        with: { "camel:wasm/types.body-stream": super::NoStream },
     });
 }
 
@@ -44,7 +46,33 @@ impl WasiView for RawState {
     }
 }
 
+/// The floor offers no stream bodies: the benchmarked guests get none.
+#[allow(unreachable_pub, reason = "re-exported by the generated bindings")]
+pub struct NoStream;
+
 impl wit::Host for RawState {}
+
+impl wit::HostBodyStream for RawState {
+    async fn read(
+        &mut self,
+        _stream: Resource<NoStream>,
+        _max: u32,
+    ) -> wasmtime::Result<Result<Vec<u8>, wit::Error>> {
+        wasmtime::bail!("no streams in benchmarks")
+    }
+
+    fn size_hint(&mut self, _stream: Resource<NoStream>) -> wasmtime::Result<Option<u64>> {
+        wasmtime::bail!("no streams in benchmarks")
+    }
+
+    fn content_type(&mut self, _stream: Resource<NoStream>) -> wasmtime::Result<Option<String>> {
+        wasmtime::bail!("no streams in benchmarks")
+    }
+
+    fn drop(&mut self, _stream: Resource<NoStream>) -> wasmtime::Result<()> {
+        Ok(())
+    }
+}
 
 /// A host that offers nothing: the benchmarked guests never call it.
 impl wit_host::Host for RawState {
@@ -71,6 +99,10 @@ impl wit_host::Host for RawState {
         _timeout_ms: u32,
     ) -> wasmtime::Result<Result<Option<wit::Exchange>, wit::Error>> {
         Ok(Err(wit::Error::Denied("not in benchmarks".to_string())))
+    }
+
+    fn produce_body(&mut self, _id: u32) -> wasmtime::Result<Resource<NoStream>> {
+        wasmtime::bail!("no streams in benchmarks")
     }
 
     fn get_property(&mut self, _key: String) -> wasmtime::Result<Option<String>> {
@@ -128,6 +160,8 @@ impl RawGuest {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).expect("link WASI");
         wit_host::add_to_linker::<RawState, HasSelf<RawState>>(&mut linker, |s| s)
             .expect("link host");
+        wit::add_to_linker::<RawState, HasSelf<RawState>>(&mut linker, |s| s)
+            .expect("link types");
         let component = wasmtime::component::Component::from_file(&engine, path)
             .unwrap_or_else(|e| panic!("compile {path}: {e:?}"));
         let pre = ProcessorPre::new(linker.instantiate_pre(&component).expect("pre"))
@@ -178,6 +212,7 @@ impl RawInstance {
             properties: Vec::new(),
             pattern: wit::Pattern::InOut,
             correlation_id: correlation_id.to_string(),
+            route_id: None,
         };
         let reply = self
             .bindings

@@ -21,6 +21,7 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 
 use crate::bindings::wit;
+use crate::body_stream;
 use crate::call_chain;
 use crate::convert::{self, ConvertError};
 use crate::deadline::within;
@@ -150,12 +151,30 @@ pub(super) async fn camel_call_message(
     uri: &str,
     message: wit::Message,
     timeout_ms: Option<u32>,
-) -> Result<wit::Message, wit::Error> {
-    let message = convert::message_from_wit(message, &mut state.call.budget)
-        .map_err(|err| argument_error(state, err))?;
+) -> wasmtime::Result<Result<wit::Message, wit::Error>> {
+    let mut message = message;
+    // A stream body goes out as a stream (what is left of it).
+    let stream = match body_stream::take(state, &mut message.body)? {
+        None => None,
+        Some(body_stream::Returned::Stream(stream)) => Some(stream),
+        Some(body_stream::Returned::Produced(_)) => {
+            return Ok(Err(wit::Error::Denied(
+                "a body the plugin produces cannot be sent while the plugin is running; \
+                 return it from the call instead"
+                    .to_string(),
+            )));
+        }
+    };
+    let mut message = match convert::message_from_wit(message, &mut state.call.budget) {
+        Ok(message) => message,
+        Err(err) => return Ok(Err(argument_error(state, err))),
+    };
+    if let Some(stream) = stream {
+        message.body = Body::Stream(stream);
+    }
     let max_stream_bytes = state.plugin.config.max_stream_bytes;
     let deadline = deadline(state, timeout_ms);
-    send(
+    Ok(send(
         state,
         uri,
         Exchange::new_in_out(message),
@@ -170,7 +189,7 @@ pub(super) async fn camel_call_message(
                 .map_err(|e| wit::Error::LimitExceeded(format!("reply: {e}")))
         },
     )
-    .await
+    .await)
 }
 
 /// `camel-poll`: one exchange from the endpoint's polling consumer, or
@@ -191,10 +210,12 @@ pub(super) async fn camel_poll(
     let max_stream_bytes = state.plugin.config.max_stream_bytes;
     let outcome = within(deadline, async {
         match consumer.receive(wait).await {
-            Ok(Some(mut exchange)) => convert::exchange_to_wit(&mut exchange, max_stream_bytes)
-                .await
-                .map(|(exchange, _)| Some(exchange))
-                .map_err(|e| wit::Error::LimitExceeded(format!("polled exchange: {e}"))),
+            Ok(Some(mut exchange)) => {
+                convert::exchange_to_wit_whole(&mut exchange, max_stream_bytes)
+                    .await
+                    .map(Some)
+                    .map_err(|e| wit::Error::LimitExceeded(format!("polled exchange: {e}")))
+            }
             Ok(None) => Ok(None),
             Err(err) => Err(wit::Error::Io(format!("polling `{uri}` failed: {err}"))),
         }

@@ -9,10 +9,12 @@ mod call;
 use camel_api::Value;
 
 use crate::bindings::{wit, wit_host};
+use crate::body_stream::BodyStream;
 use crate::convert::value_as_text;
 use crate::host_state::WasmHostState;
 use crate::state_store::StateError;
 use crate::trap::HostTrap;
+use wasmtime::component::Resource;
 
 /// Largest property key a guest may set.
 const MAX_PROPERTY_KEY_BYTES: usize = 1024;
@@ -44,7 +46,13 @@ impl wit_host::Host for WasmHostState {
         message: wit::Message,
         timeout_ms: Option<u32>,
     ) -> wasmtime::Result<Result<wit::Message, wit::Error>> {
-        Ok(call::camel_call_message(self, &uri, message, timeout_ms).await)
+        call::camel_call_message(self, &uri, message, timeout_ms).await
+    }
+
+    fn produce_body(&mut self, id: u32) -> wasmtime::Result<Resource<BodyStream>> {
+        let handle = self.table.push(BodyStream::Produced { id })?;
+        self.call.streams.push(handle.rep());
+        Ok(handle)
     }
 
     async fn camel_poll(

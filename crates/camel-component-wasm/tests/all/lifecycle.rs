@@ -157,21 +157,23 @@ async fn a_trap_in_init_says_so() {
     );
 }
 
-/// The contract evolves additively: a guest built against the first
-/// published `camel:wasm@0.1.0` WIT (without the SDK) still loads and runs.
-#[tokio::test(flavor = "multi_thread")]
-async fn guests_of_the_0_1_0_contract_still_run() {
-    let mut t = TestContext::new().await;
-    t.route("compat", &[wasm_uri(guests::COMPAT_V0_1_0, "")])
-        .await
-        .unwrap();
-    t.start().await;
-    let reply = t.send_text("compat", "x").await.unwrap();
-    assert_eq!(
-        reply.input.header("contract"),
-        Some(&serde_json::json!("0.1.0"))
+/// 0.2.0 changed the exchange record and added exports: a guest built for
+/// the `camel:wasm@0.1.x` contract is refused when its endpoint is made,
+/// with the versions and what to do.
+#[test]
+fn guests_of_the_0_1_contract_are_refused_with_a_rebuild_hint() {
+    let component = camel_component_wasm::WasmComponent::new(guest_dir()).unwrap();
+    let err = component
+        .endpoint(&wasm_uri(guests::COMPAT_V0_1_0, ""))
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, WasmError::WrongWorld { .. }), "{msg}");
+    assert!(
+        msg.contains("camel:wasm@0.1.0")
+            && msg.contains("camel:wasm@0.2.0")
+            && msg.contains("rebuild"),
+        "{msg}"
     );
-    assert_eq!(reply.property("compat"), Some(&serde_json::json!("yes")));
 }
 
 #[test]

@@ -15,4 +15,5 @@ mod queue;
 mod runtime_options;
 mod sandbox;
 mod state;
+mod streams;
 mod stress;

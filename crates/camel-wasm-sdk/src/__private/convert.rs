@@ -7,7 +7,7 @@
 
 use super::wit;
 use crate::fields::Wire;
-use crate::{Body, Exchange, Fields, Json, Message, Pattern, PluginError};
+use crate::{Body, BodyStream, Exchange, Fields, Json, Message, Pattern, PluginError};
 
 fn wire_from_wit(value: wit::Value) -> Wire {
     match value {
@@ -30,6 +30,7 @@ pub fn body_from_wit(body: wit::Body) -> Body {
         wit::Body::Bytes(bytes) => Body::Bytes(bytes),
         wit::Body::Json(json) => Body::Json(Json::from_text(json)),
         wit::Body::Xml(xml) => Body::Xml(xml),
+        wit::Body::Stream(handle) => Body::Stream(BodyStream::from_host(handle)),
     }
 }
 
@@ -40,6 +41,10 @@ pub fn body_into_wit(body: Body) -> wit::Body {
         Body::Bytes(bytes) => wit::Body::Bytes(bytes),
         Body::Json(json) => wit::Body::Json(json.into_text()),
         Body::Xml(xml) => wit::Body::Xml(xml),
+        // A stream already handed on (a clone was returned) has no body left.
+        Body::Stream(stream) => stream
+            .into_wit()
+            .map_or(wit::Body::Empty, wit::Body::Stream),
     }
 }
 
@@ -94,6 +99,7 @@ pub fn exchange_from_wit(exchange: wit::Exchange) -> Exchange {
         properties: fields_from_wit(exchange.properties),
         pattern: pattern_from_wit(exchange.pattern),
         correlation_id: exchange.correlation_id,
+        route_id: exchange.route_id,
     }
 }
 
@@ -104,6 +110,7 @@ pub fn exchange_into_wit(exchange: Exchange) -> wit::Exchange {
         properties: fields_into_wit(exchange.properties),
         pattern: pattern_into_wit(exchange.pattern),
         correlation_id: exchange.correlation_id,
+        route_id: exchange.route_id,
     }
 }
 
@@ -260,6 +267,7 @@ mod tests {
             properties: vec![("p".into(), json_text("[1,2]"))],
             pattern: wit::Pattern::InOut,
             correlation_id: "corr-1".into(),
+            route_id: Some("orders".into()),
         };
 
         let exchange = exchange_from_wit(input);
@@ -270,6 +278,7 @@ mod tests {
         assert_eq!(exchange.property("p"), Some(&json!([1, 2])));
         assert_eq!(exchange.pattern, Pattern::InOut);
         assert_eq!(exchange.correlation_id(), "corr-1");
+        assert_eq!(exchange.route_id(), Some("orders"));
 
         let back = exchange_into_wit(exchange.clone());
         assert_eq!(back.input.headers.len(), 2);

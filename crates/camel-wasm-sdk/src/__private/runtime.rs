@@ -186,6 +186,17 @@ pub fn unknown_method(method: &str, known: &[&str]) -> PluginError {
     ))
 }
 
+/// `body-source.next` for the export glue: the next piece of a body the
+/// plugin produces.
+pub fn body_source_next(id: u32, max: u32) -> Result<Option<Vec<u8>>, wit::Error> {
+    crate::stream::next_piece(id, max).map_err(error_into_wit)
+}
+
+/// `body-source.cancel` for the export glue.
+pub fn body_source_cancel(id: u32) {
+    crate::stream::cancel(id);
+}
+
 /// Implements the generated `bean` world trait for any [`BeanPlugin`].
 pub struct BeanAdapter<T>(PhantomData<T>);
 
@@ -209,6 +220,16 @@ impl<T: BeanPlugin> bean::Guest for BeanAdapter<T> {
     fn invoke(method: String, exchange: wit::Exchange) -> Result<wit::Exchange, wit::Error> {
         install_panic_hook();
         into_wit_result(T::invoke(&method, exchange_from_wit(exchange)))
+    }
+}
+
+impl<T: BeanPlugin> bean::exports::camel::wasm::bean_body_source::Guest for BeanAdapter<T> {
+    fn next(id: u32, max: u32) -> Result<Option<Vec<u8>>, wit::Error> {
+        body_source_next(id, max)
+    }
+
+    fn cancel(id: u32) {
+        body_source_cancel(id);
     }
 }
 

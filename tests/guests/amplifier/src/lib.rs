@@ -82,4 +82,12 @@ impl Guest for Amplifier {
     }
 }
 
+impl processor::exports::camel::wasm::body_source::Guest for Amplifier {
+    fn next(_id: u32, _max: u32) -> Result<Option<Vec<u8>>, Error> {
+        Ok(None)
+    }
+
+    fn cancel(_id: u32) {}
+}
+
 export_processor!(Amplifier with_types_in processor);
