@@ -11,7 +11,7 @@ use wasmtime::Store;
 
 use crate::bindings::bean::Bean;
 use crate::bindings::wit;
-use crate::body_stream::{self, Returned};
+use crate::body_stream::{self, Detached};
 use crate::call_chain::CallChain;
 use crate::convert::{self, InStreams};
 use crate::error::{GuestError, Result, WasmError};
@@ -75,19 +75,16 @@ impl GuestCall<BeanWorld> for Invoke<'_> {
         bindings: &Bean,
         store: &mut Store<WasmHostState>,
     ) -> wasmtime::Result<Self::Output> {
-        if !self.streams.is_empty() {
+        if self.streams.0.is_some() {
             body_stream::hand_over(store.data_mut(), self.streams, self.input)?;
         }
         bindings.call_invoke(store, self.method, self.input).await
     }
 
-    fn detach(
-        output: &mut Self::Output,
-        state: &mut WasmHostState,
-    ) -> wasmtime::Result<[Option<Returned>; 2]> {
+    fn detach(output: &mut Self::Output, state: &mut WasmHostState) -> wasmtime::Result<Detached> {
         match output {
             Ok(exchange) => body_stream::detach(state, exchange),
-            Err(_) => Ok([None, None]),
+            Err(_) => Ok(None),
         }
     }
 }
@@ -97,7 +94,7 @@ impl WasmBean {
     /// bean's method list.
     pub(crate) async fn start(name: Arc<str>, pool: Arc<InstancePool<BeanWorld>>) -> Result<Self> {
         let (methods, _) = pool
-            .call(Methods, Default::default(), CallChain::empty())
+            .call(Methods, Default::default(), CallChain::empty(), None)
             .await;
         let methods: Vec<String> = methods?
             .0
@@ -145,7 +142,7 @@ impl WasmBean {
             });
         }
         let chain = CallChain::incoming(plugin, exchange)?;
-        let (mut input, properties, streams) = convert::exchange_to_wit(exchange, None);
+        let (mut input, properties, streams) = convert::exchange_to_wit(exchange);
         let (outcome, mut call) = self
             .pool
             .call(
@@ -156,6 +153,7 @@ impl WasmBean {
                 },
                 properties,
                 chain,
+                None,
             )
             .await;
         let error = match outcome {

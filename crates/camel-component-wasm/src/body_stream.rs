@@ -122,9 +122,13 @@ pub(crate) fn hand_over(
     exchange: &mut wit::Exchange,
 ) -> wasmtime::Result<()> {
     let call = state.call.seq;
+    let Some(streams) = streams.0 else {
+        return Ok(());
+    };
+    let [input, output] = *streams;
     let slots = [
-        (streams.input, Some(&mut exchange.input)),
-        (streams.output, exchange.output.as_mut()),
+        (input, Some(&mut exchange.input)),
+        (output, exchange.output.as_mut()),
     ];
     for (stream, message) in slots {
         let (Some(stream), Some(message)) = (stream, message) else {
@@ -155,17 +159,27 @@ pub(crate) fn take(
     Ok(Some(stream.into_returned()))
 }
 
-/// Takes the stream handles out of a returned exchange: input, output.
+/// Stream bodies taken out of a result: input, output; `None` (nothing
+/// allocated) when the result has none, the common case.
+pub(crate) type Detached = Option<Box<[Option<Returned>; 2]>>;
+
+/// Takes the stream handles out of a returned exchange.
 pub(crate) fn detach(
     state: &mut WasmHostState,
     exchange: &mut wit::Exchange,
-) -> wasmtime::Result<[Option<Returned>; 2]> {
+) -> wasmtime::Result<Detached> {
+    let is_stream = |body: &wit::Body| matches!(body, wit::Body::Stream(_));
+    let any = is_stream(&exchange.input.body)
+        || exchange.output.as_ref().is_some_and(|m| is_stream(&m.body));
+    if !any {
+        return Ok(None);
+    }
     let input = take(state, &mut exchange.input.body)?;
     let output = match exchange.output.as_mut() {
         Some(message) => take(state, &mut message.body)?,
         None => None,
     };
-    Ok([input, output])
+    Ok(Some(Box::new([input, output])))
 }
 
 impl std::fmt::Debug for Source {
@@ -213,8 +227,11 @@ impl wit::HostBodyStream for WasmHostState {
         let max = max.clamp(1, MAX_READ) as usize;
         loop {
             if !source.pending.is_empty() {
-                let take = max.min(source.pending.len());
-                return Ok(Ok(source.pending.split_to(take).to_vec()));
+                if source.pending.len() <= max {
+                    // The whole chunk: no copy if nobody else holds it.
+                    return Ok(Ok(Vec::from(std::mem::take(&mut source.pending))));
+                }
+                return Ok(Ok(source.pending.split_to(max).to_vec()));
             }
             let Some(stream) = source.stream.as_mut() else {
                 return Ok(Ok(Vec::new()));

@@ -111,26 +111,15 @@ fn body_or_stream(body: Body) -> (wit::Body, Option<StreamBody>) {
     }
 }
 
-/// Streamed bodies of an exchange going to a guest, by message.
+/// Streamed bodies of an exchange going to a guest: input, output. Boxed,
+/// and only when there is one, so the common case moves one pointer.
 #[derive(Debug, Default)]
-pub(crate) struct InStreams {
-    pub(crate) input: Option<StreamBody>,
-    pub(crate) output: Option<StreamBody>,
-}
+pub(crate) struct InStreams(pub(crate) Option<Box<[Option<StreamBody>; 2]>>);
 
-impl InStreams {
-    /// Whether there is none (the common case).
-    pub(crate) fn is_empty(&self) -> bool {
-        self.input.is_none() && self.output.is_none()
-    }
-}
-
-/// Bodies taken out of a guest's result (streams), by message.
+/// Bodies taken out of a guest's result (streams): input, output. Boxed,
+/// and only when there is one.
 #[derive(Debug, Default)]
-pub(crate) struct OutBodies {
-    pub(crate) input: Option<Body>,
-    pub(crate) output: Option<Body>,
-}
+pub(crate) struct OutBodies(pub(crate) Option<Box<[Option<Body>; 2]>>);
 
 fn message_with_stream(message: Message) -> (wit::Message, Option<StreamBody>) {
     let headers = message
@@ -176,7 +165,6 @@ pub(crate) fn message_from_wit(
 /// call's host state, and a copy goes to the guest.
 pub(crate) fn exchange_to_wit(
     exchange: &mut Exchange,
-    route_id: Option<&str>,
 ) -> (wit::Exchange, HashMap<String, Value>, InStreams) {
     let (input, input_stream) = message_with_stream(std::mem::take(&mut exchange.input));
     let (output, output_stream) = match exchange.output.take() {
@@ -195,6 +183,11 @@ pub(crate) fn exchange_to_wit(
         ExchangePattern::InOut => wit::Pattern::InOut,
         _ => wit::Pattern::InOnly,
     };
+    let streams = if input_stream.is_some() || output_stream.is_some() {
+        InStreams(Some(Box::new([input_stream, output_stream])))
+    } else {
+        InStreams(None)
+    };
     (
         wit::Exchange {
             input,
@@ -202,13 +195,9 @@ pub(crate) fn exchange_to_wit(
             properties: wit_properties,
             pattern,
             correlation_id: exchange.correlation_id.clone(),
-            route_id: route_id.map(str::to_string),
         },
         properties,
-        InStreams {
-            input: input_stream,
-            output: output_stream,
-        },
+        streams,
     )
 }
 
@@ -218,12 +207,15 @@ pub(crate) async fn exchange_to_wit_whole(
     exchange: &mut Exchange,
     max_stream_bytes: usize,
 ) -> Result<wit::Exchange, String> {
-    let (mut wit, _, streams) = exchange_to_wit(exchange, None);
-    if let Some(stream) = streams.input {
-        wit.input.body = body_to_wit(Body::Stream(stream), max_stream_bytes).await?;
-    }
-    if let (Some(stream), Some(output)) = (streams.output, wit.output.as_mut()) {
-        output.body = body_to_wit(Body::Stream(stream), max_stream_bytes).await?;
+    let (mut wit, _, streams) = exchange_to_wit(exchange);
+    if let Some(streams) = streams.0 {
+        let [input, output] = *streams;
+        if let Some(stream) = input {
+            wit.input.body = body_to_wit(Body::Stream(stream), max_stream_bytes).await?;
+        }
+        if let (Some(stream), Some(message)) = (output, wit.output.as_mut()) {
+            message.body = body_to_wit(Body::Stream(stream), max_stream_bytes).await?;
+        }
     }
     Ok(wit)
 }
@@ -249,11 +241,14 @@ pub(crate) fn apply_result(
         .output
         .map(|m| message_from_wit(m, &mut budget))
         .transpose()?;
-    if let Some(body) = bodies.input {
-        input.body = body;
-    }
-    if let (Some(body), Some(output)) = (bodies.output, output.as_mut()) {
-        output.body = body;
+    if let Some(bodies) = bodies.0 {
+        let [input_body, output_body] = *bodies;
+        if let Some(body) = input_body {
+            input.body = body;
+        }
+        if let (Some(body), Some(output)) = (output_body, output.as_mut()) {
+            output.body = body;
+        }
     }
     let returned = result
         .properties

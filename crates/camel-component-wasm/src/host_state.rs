@@ -98,6 +98,8 @@ pub(crate) struct CallState {
     /// (`max-result-bytes`): `set-property` writes and, after the call, the
     /// values parsed from the result.
     pub(crate) budget: usize,
+    /// The route the call runs in, when the host knows it.
+    pub(crate) route_id: Option<Arc<str>>,
     /// The call's number on its instance (stream handles belong to it).
     pub(crate) seq: u64,
     /// Stream handles (resource reps) made during this call and not yet
@@ -114,6 +116,7 @@ impl CallState {
             written: HashSet::new(),
             chain: CallChain::empty(),
             budget: 0,
+            route_id: None,
             seq: 0,
             streams: Vec::new(),
         }

@@ -24,11 +24,11 @@ use std::time::Duration;
 
 use camel_api::Value;
 use std::collections::HashMap;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
+use tokio::sync::{Semaphore, TryAcquireError};
 use tokio::time::Instant;
 use wasmtime::{Store, UpdateDeadline};
 
-use crate::body_stream::Returned;
+use crate::body_stream::{Detached, Returned};
 use crate::call_chain::CallChain;
 use crate::config::Isolation;
 use crate::convert::OutBodies;
@@ -64,8 +64,8 @@ pub(crate) trait GuestCall<W: PluginWorld>: Send {
     fn detach(
         _output: &mut Self::Output,
         _state: &mut WasmHostState,
-    ) -> wasmtime::Result<[Option<Returned>; 2]> {
-        Ok([None, None])
+    ) -> wasmtime::Result<Detached> {
+        Ok(None)
     }
 }
 
@@ -86,7 +86,7 @@ pub(crate) struct InstancePool<W: PluginWorld> {
     pre: W::Pre,
     init_args: W::InitArgs,
     idle: Mutex<Vec<Instance<W>>>,
-    permits: Arc<Semaphore>,
+    permits: Semaphore,
     pub(crate) guard: Arc<CrashGuard>,
 }
 
@@ -112,7 +112,7 @@ impl<W: PluginWorld> InstancePool<W> {
         init_args: W::InitArgs,
     ) -> Result<Arc<Self>> {
         let pre = runtime.instance_pre::<W>(module)?;
-        let permits = Arc::new(Semaphore::new(plugin.config.max_concurrent_calls));
+        let permits = Semaphore::new(plugin.config.max_concurrent_calls);
         let pool = Arc::new(InstancePool {
             plugin,
             runtime,
@@ -142,6 +142,7 @@ impl<W: PluginWorld> InstancePool<W> {
         call: C,
         properties: HashMap<String, Value>,
         chain: CallChain,
+        route_id: Option<Arc<str>>,
     ) -> (Result<(C::Output, OutBodies)>, CallState) {
         let (mut lease, now) = match self.lease().await {
             Ok(leased) => leased,
@@ -161,6 +162,7 @@ impl<W: PluginWorld> InstancePool<W> {
                 budget: self.plugin.config.result_budget(),
                 properties,
                 chain,
+                route_id,
                 ..CallState::new(deadline)
             },
         );
@@ -177,11 +179,23 @@ impl<W: PluginWorld> InstancePool<W> {
             Ok(Err(err)) => Ok(Err(err)),
             Err(elapsed) => Err(elapsed),
         };
-        let state = end_call(&mut lease.instance.store);
+        let mut state = end_call(&mut lease.instance.store);
+        // Stream handles end with their call, unless the plugin produces a
+        // body: its pulls continue the call (a relay reads its input while
+        // it produces its output), and the pump ends them.
+        let produces = matches!(&outcome, Ok(Ok((_, Some(returned))))
+            if returned.iter().any(|r| matches!(r, Some(Returned::Produced(_)))));
+        let call = Continuation {
+            seq: state.seq,
+            streams: std::mem::take(&mut state.streams),
+        };
+        if !produces {
+            finish_streams(&mut lease.instance.store, &call.streams);
+        }
         let result = match outcome {
-            Ok(Ok((output, returned))) => {
-                self.finish(lease, returned).map(|bodies| (output, bodies))
-            }
+            Ok(Ok((output, returned))) => self
+                .finish(lease, returned, call)
+                .map(|bodies| (output, bodies)),
             Ok(Err(err)) => {
                 let err = classify(&mut lease.instance.store, err);
                 Err(lease.fail(err))
@@ -197,16 +211,21 @@ impl<W: PluginWorld> InstancePool<W> {
     /// Turns the stream bodies a call returned into rust-camel bodies, and
     /// gives the instance back, unless a produced body needs it: then the
     /// lease goes to that body's pump.
-    fn finish(&self, lease: Lease<W>, returned: [Option<Returned>; 2]) -> Result<OutBodies> {
+    fn finish(&self, lease: Lease<W>, returned: Detached, call: Continuation) -> Result<OutBodies> {
+        let Some(returned) = returned else {
+            lease.release();
+            return Ok(OutBodies(None));
+        };
         let mut lease = Some(lease);
+        let mut call = Some(call);
         let mut bodies = [None, None];
-        for (slot, returned) in bodies.iter_mut().zip(returned) {
+        for (slot, returned) in bodies.iter_mut().zip(*returned) {
             *slot = match returned {
                 None => None,
                 Some(Returned::Stream(stream)) => Some(camel_api::Body::Stream(stream)),
-                Some(Returned::Produced(id)) => match lease.take() {
-                    Some(lease) => Some(crate::produced_body::spawn(lease, id)),
-                    None => {
+                Some(Returned::Produced(id)) => match (lease.take(), call.take()) {
+                    (Some(lease), Some(call)) => Some(crate::produced_body::spawn(lease, id, call)),
+                    _ => {
                         return Err(WasmError::Conversion {
                             plugin: self.plugin.name.to_string(),
                             reason: "a result may carry at most one body the plugin produces"
@@ -219,8 +238,7 @@ impl<W: PluginWorld> InstancePool<W> {
         if let Some(lease) = lease {
             lease.release();
         }
-        let [input, output] = bodies;
-        Ok(OutBodies { input, output })
+        Ok(OutBodies(Some(Box::new(bodies))))
     }
 
     /// Drops instances that have been idle for longer than `idle-timeout`.
@@ -264,11 +282,11 @@ impl<W: PluginWorld> InstancePool<W> {
     /// takes or makes an instance. Returns the lease and when it was had.
     async fn lease(self: &Arc<Self>) -> Result<(Lease<W>, Instant)> {
         let name = &self.plugin.name;
-        let permit = match self.permits.clone().try_acquire_owned() {
+        let permit = match self.permits.try_acquire() {
             Ok(permit) => Ok(permit),
             Err(TryAcquireError::NoPermits) => {
                 let wait = self.deadline(Instant::now());
-                within(wait, self.permits.clone().acquire_owned())
+                within(wait, self.permits.acquire())
                     .await
                     .map_err(|Elapsed| ())
                     .and_then(|acquired| acquired.map_err(|_closed| ()))
@@ -290,11 +308,13 @@ impl<W: PluginWorld> InstancePool<W> {
         };
         let now = Instant::now();
         let admission = self.guard.admit(name, now)?;
+        // The ticket gives the permit back when it is dropped (it may outlive
+        // this borrow: a produced body's pump owns it).
+        permit.forget();
         let ticket = Ticket {
             pool: self.clone(),
             admission,
             decided: false,
-            _permit: permit,
         };
         let idle = {
             let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
@@ -350,7 +370,8 @@ impl<W: PluginWorld> InstancePool<W> {
             }
         })
         .await;
-        end_call(&mut store);
+        let init = end_call(&mut store);
+        finish_streams(&mut store, &init.streams);
         let plugin = self.plugin.name.to_string();
         let in_init = |source: WasmError| WasmError::Init {
             plugin: plugin.clone(),
@@ -403,11 +424,13 @@ async fn trim_periodically<W: PluginWorld>(pool: Weak<InstancePool<W>>, period: 
 /// It must be decided with [`Ticket::succeed`] or [`Ticket::fail`]; dropping
 /// it undecided (the caller's future was cancelled) frees a half-open
 /// breaker's probe slot for the next call.
+///
+/// It holds one of the pool's permits (taken with `forget`) and gives it
+/// back when dropped.
 struct Ticket<W: PluginWorld> {
     pool: Arc<InstancePool<W>>,
     admission: Admission,
     decided: bool,
-    _permit: OwnedSemaphorePermit,
 }
 
 impl<W: PluginWorld> Ticket<W> {
@@ -429,6 +452,7 @@ impl<W: PluginWorld> Ticket<W> {
 
 impl<W: PluginWorld> Drop for Ticket<W> {
     fn drop(&mut self) {
+        self.pool.permits.add_permits(1);
         if !self.decided {
             tracing::debug!(plugin = %self.pool.plugin.name, "abandoned call; instance discarded");
             if self.admission == Admission::Probe {
@@ -481,29 +505,57 @@ impl<W: PluginWorld> Lease<W> {
     }
 }
 
+/// A call that goes on after its export returned: the pulls of a body it
+/// produces run as part of it (same number, same stream handles).
+#[derive(Debug)]
+pub(crate) struct Continuation {
+    pub(crate) seq: u64,
+    pub(crate) streams: Vec<u32>,
+}
+
 /// Sets the per-call host state (numbering the call on its instance).
 pub(crate) fn start_call(store: &mut Store<WasmHostState>, mut call: CallState) {
     let data = store.data_mut();
     data.calls += 1;
     call.seq = data.calls;
+    enter(store, call);
+}
+
+/// Sets the host state for more of call `continuation` (a pull).
+pub(crate) fn resume_call(
+    store: &mut Store<WasmHostState>,
+    mut call: CallState,
+    continuation: &Continuation,
+) {
+    call.seq = continuation.seq;
+    enter(store, call);
+}
+
+fn enter(store: &mut Store<WasmHostState>, call: CallState) {
+    let data = store.data_mut();
     data.call = call;
     data.limits.begin_call();
     data.output.begin_call();
     store.set_epoch_deadline(1);
 }
 
-/// Ends the call and returns its host state. Stream handles the guest kept
-/// end with the call.
+/// Ends the call (or one pull of it) and returns its host state.
 pub(crate) fn end_call(store: &mut Store<WasmHostState>) -> CallState {
     let data = store.data_mut();
     data.output.end_call();
-    for rep in std::mem::take(&mut data.call.streams) {
+    let deadline = data.call.deadline;
+    std::mem::replace(&mut data.call, CallState::new(deadline))
+}
+
+/// Ends the stream handles of a finished call (the ones the guest kept:
+/// reading them fails from now on, and their sources are dropped).
+pub(crate) fn finish_streams(store: &mut Store<WasmHostState>, streams: &[u32]) {
+    let data = store.data_mut();
+    for rep in streams {
         let handle =
-            wasmtime::component::Resource::<crate::body_stream::BodyStream>::new_borrow(rep);
+            wasmtime::component::Resource::<crate::body_stream::BodyStream>::new_borrow(*rep);
         if let Ok(stream) = data.table.get_mut(&handle) {
             stream.finish();
         }
     }
-    let deadline = data.call.deadline;
-    std::mem::replace(&mut data.call, CallState::new(deadline))
 }

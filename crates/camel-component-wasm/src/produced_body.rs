@@ -27,21 +27,21 @@ use tokio::time::Instant;
 use crate::deadline::within;
 use crate::error::WasmError;
 use crate::host_state::CallState;
-use crate::instance_pool::{Lease, end_call, start_call};
+use crate::instance_pool::{Continuation, Lease, end_call, finish_streams, resume_call};
 use crate::trap::classify;
 use crate::world::PluginWorld;
 
 /// Bytes asked for in one `next` call.
 const PIECE: u32 = 64 * 1024;
 /// Pieces buffered between the plugin and the consumer.
-const BUFFERED: usize = 2;
+const BUFFERED: usize = 8;
 
 /// Starts pumping body `id` out of the lease's instance; returns the body
 /// the consumer reads.
-pub(crate) fn spawn<W: PluginWorld>(lease: Lease<W>, id: u32) -> Body {
+pub(crate) fn spawn<W: PluginWorld>(lease: Lease<W>, id: u32, call: Continuation) -> Body {
     let (tx, rx) = mpsc::channel::<Result<Bytes, CamelError>>(BUFFERED);
     let failure = Failure::default();
-    tokio::spawn(pump(lease, id, tx, failure.clone()));
+    tokio::spawn(pump(lease, id, call, tx, failure.clone()));
     // After the last piece: the failure that ended the body, if any, so a
     // consumer never mistakes a broken body for a complete one.
     let stream = futures::stream::unfold(Some(rx), move |rx| {
@@ -88,6 +88,7 @@ enum End {
 async fn pump<W: PluginWorld>(
     mut lease: Lease<W>,
     id: u32,
+    call: Continuation,
     tx: mpsc::Sender<Result<Bytes, CamelError>>,
     failure: Failure,
 ) {
@@ -106,12 +107,13 @@ async fn pump<W: PluginWorld>(
         };
         let deadline = Instant::now() + plugin.config.stream_timeout;
         let instance = &mut lease.instance;
-        start_call(
+        resume_call(
             &mut instance.store,
             CallState {
                 budget: plugin.config.result_budget(),
                 ..CallState::new(deadline)
             },
+            &call,
         );
         let piece = within(
             deadline,
@@ -138,12 +140,14 @@ async fn pump<W: PluginWorld>(
             Err(_elapsed) => break End::Broken(stalled()),
         }
     };
+    // The call is over now: streams it was handed end with it.
+    finish_streams(&mut lease.instance.store, &call.streams);
     match end {
         End::Done => lease.release(),
         End::Cancelled => {
             let deadline = Instant::now() + plugin.config.timeout;
             let instance = &mut lease.instance;
-            start_call(&mut instance.store, CallState::new(deadline));
+            resume_call(&mut instance.store, CallState::new(deadline), &call);
             let cancelled = within(
                 deadline,
                 W::cancel(&instance.bindings, &mut instance.store, id),

@@ -12,7 +12,7 @@ use wasmtime::Store;
 
 use crate::bindings::processor::Processor;
 use crate::bindings::wit;
-use crate::body_stream::{self, Returned};
+use crate::body_stream::{self, Detached};
 use crate::call_chain::CallChain;
 use crate::convert::{self, ConvertError, InStreams};
 use crate::error::{GuestError, Result, WasmError};
@@ -63,7 +63,7 @@ impl Service<Exchange> for WasmProducer {
         let pool = self.pool.clone();
         let route_id = self.route_id.clone();
         Box::pin(async move {
-            process(&pool, route_id.as_deref(), exchange)
+            process(&pool, route_id, exchange)
                 .await
                 .map_err(CamelError::from)
         })
@@ -84,19 +84,16 @@ impl GuestCall<ProcessorWorld> for Process<'_> {
         bindings: &Processor,
         store: &mut Store<WasmHostState>,
     ) -> wasmtime::Result<Self::Output> {
-        if !self.streams.is_empty() {
+        if self.streams.0.is_some() {
             body_stream::hand_over(store.data_mut(), self.streams, self.input)?;
         }
         bindings.call_process(store, self.input).await
     }
 
-    fn detach(
-        output: &mut Self::Output,
-        state: &mut WasmHostState,
-    ) -> wasmtime::Result<[Option<Returned>; 2]> {
+    fn detach(output: &mut Self::Output, state: &mut WasmHostState) -> wasmtime::Result<Detached> {
         match output {
             Ok(exchange) => body_stream::detach(state, exchange),
-            Err(_) => Ok([None, None]),
+            Err(_) => Ok(None),
         }
     }
 }
@@ -104,17 +101,17 @@ impl GuestCall<ProcessorWorld> for Process<'_> {
 /// One exchange through one instance.
 async fn process(
     pool: &Arc<InstancePool<ProcessorWorld>>,
-    route_id: Option<&str>,
+    route_id: Option<Arc<str>>,
     mut exchange: Exchange,
 ) -> Result<Exchange> {
     let plugin = &pool.plugin;
     let chain = CallChain::incoming(plugin, &exchange)?;
-    let (mut input, properties, streams) = convert::exchange_to_wit(&mut exchange, route_id);
+    let (mut input, properties, streams) = convert::exchange_to_wit(&mut exchange);
     let call = Process {
         input: &mut input,
         streams,
     };
-    let (outcome, mut state) = pool.call(call, properties, chain).await;
+    let (outcome, mut state) = pool.call(call, properties, chain, route_id).await;
     let (output, bodies) = outcome?;
     match output {
         Ok(result) => {

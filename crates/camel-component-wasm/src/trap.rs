@@ -82,6 +82,15 @@ pub(crate) fn classify(store: &mut Store<WasmHostState>, err: wasmtime::Error) -
             ),
         };
     }
+    let text = format!("{err:#}");
+    if text.contains("unknown handle index") {
+        return WasmError::Trap {
+            plugin,
+            reason: TrapReason::Other(format!(
+                "the plugin used a resource handle it does not own ({text})"
+            )),
+        };
+    }
     if let Some(message) = data.output.take_panic_message() {
         return WasmError::GuestPanic {
             plugin,

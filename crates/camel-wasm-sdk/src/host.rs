@@ -92,6 +92,13 @@ impl Host {
         Ok(message_from_wit(reply))
     }
 
+    /// The id of the route the plugin runs in, when the host knows it
+    /// (`wasm:` steps; `None` in bean steps). Asked for on demand: it does
+    /// not travel with every exchange.
+    pub fn route_id() -> Option<String> {
+        wit_host::route_id()
+    }
+
     /// Receives one exchange from the polling consumer of the endpoint `uri`
     /// (an endpoint that offers one, such as a queue), waiting at most
     /// `timeout` (and never past the plugin's own deadline). `Ok(None)`

@@ -313,8 +313,6 @@ pub struct Exchange {
     pub pattern: Pattern,
     /// Read-only: the host keeps its own copy and ignores changes.
     pub(crate) correlation_id: String,
-    /// Read-only: the route the plugin runs in, when the host says.
-    pub(crate) route_id: Option<String>,
 }
 
 impl Exchange {
@@ -332,12 +330,6 @@ impl Exchange {
     /// idempotency key.
     pub fn correlation_id(&self) -> &str {
         &self.correlation_id
-    }
-
-    /// The id of the route the plugin runs in (`wasm:` steps; `None` in
-    /// bean steps and in unit tests).
-    pub fn route_id(&self) -> Option<&str> {
-        self.route_id.as_deref()
     }
 
     /// Returns the property `key`, if present.

@@ -101,6 +101,10 @@ impl wit_host::Host for RawState {
         Ok(Err(wit::Error::Denied("not in benchmarks".to_string())))
     }
 
+    fn route_id(&mut self) -> wasmtime::Result<Option<String>> {
+        Ok(None)
+    }
+
     fn produce_body(&mut self, _id: u32) -> wasmtime::Result<Resource<NoStream>> {
         wasmtime::bail!("no streams in benchmarks")
     }
@@ -160,8 +164,7 @@ impl RawGuest {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).expect("link WASI");
         wit_host::add_to_linker::<RawState, HasSelf<RawState>>(&mut linker, |s| s)
             .expect("link host");
-        wit::add_to_linker::<RawState, HasSelf<RawState>>(&mut linker, |s| s)
-            .expect("link types");
+        wit::add_to_linker::<RawState, HasSelf<RawState>>(&mut linker, |s| s).expect("link types");
         let component = wasmtime::component::Component::from_file(&engine, path)
             .unwrap_or_else(|e| panic!("compile {path}: {e:?}"));
         let pre = ProcessorPre::new(linker.instantiate_pre(&component).expect("pre"))
@@ -212,7 +215,6 @@ impl RawInstance {
             properties: Vec::new(),
             pattern: wit::Pattern::InOut,
             correlation_id: correlation_id.to_string(),
-            route_id: None,
         };
         let reply = self
             .bindings

@@ -49,6 +49,10 @@ impl wit_host::Host for WasmHostState {
         call::camel_call_message(self, &uri, message, timeout_ms).await
     }
 
+    fn route_id(&mut self) -> wasmtime::Result<Option<String>> {
+        Ok(self.call.route_id.as_deref().map(str::to_string))
+    }
+
     fn produce_body(&mut self, id: u32) -> wasmtime::Result<Resource<BodyStream>> {
         let handle = self.table.push(BodyStream::Produced { id })?;
         self.call.streams.push(handle.rep());

@@ -100,6 +100,8 @@ async fn properties_through_host_functions_and_the_returned_exchange() {
     // get-property saw the values; non-strings as JSON text.
     assert_eq!(reply.input.header("seen-in"), Some(&json!("hello")));
     assert_eq!(reply.input.header("num-text"), Some(&json!("42")));
+    // The route the plugin runs in (the test harness names routes by id).
+    assert_eq!(reply.input.header("route-id"), Some(&json!("props")));
 
     // Without the property, the guest sees none.
     let reply = t

@@ -230,5 +230,35 @@ async fn dropping_a_produced_body_cancels_the_guest_and_frees_the_instance() {
         .unwrap();
     assert_eq!(reply.input.header("cancelled"), Some(&json!(20)));
     assert_eq!(reply.input.header("finished"), Some(&json!(0)));
-    let _ = typed;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_guest_relays_a_stream_through_itself() {
+    let t = one_route("relay", guests::STREAM_RELAY, "max-memory=16777216").await;
+    let piece = Bytes::from((0..=255u8).cycle().take(64 * 1024).collect::<Vec<u8>>());
+    let reply = t
+        .send(
+            "relay",
+            exchange(stream_body(piece.clone(), 256, None), &[]),
+        )
+        .await
+        .unwrap();
+    let bytes = drain(reply.input.body).await.unwrap();
+    assert_eq!(bytes.len(), 256 * piece.len());
+    assert!(bytes.chunks(piece.len()).all(|c| c == piece.as_ref()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forged_stream_handle_is_an_error_not_a_host_panic() {
+    let t = one_route("forge", guests::AMPLIFIER, "").await;
+    let err = t
+        .send("forge", exchange(Body::Empty, &[("mode", "forged-stream")]))
+        .await
+        .unwrap_err();
+    let typed = typed(&err);
+    assert!(
+        matches!(typed, WasmError::Trap { reason, .. } if reason.to_string().contains("does not own")),
+        "{typed:?}"
+    );
+    crate::support::assert_next_ok(&t, "forge").await;
 }

@@ -99,7 +99,6 @@ pub fn exchange_from_wit(exchange: wit::Exchange) -> Exchange {
         properties: fields_from_wit(exchange.properties),
         pattern: pattern_from_wit(exchange.pattern),
         correlation_id: exchange.correlation_id,
-        route_id: exchange.route_id,
     }
 }
 
@@ -110,7 +109,6 @@ pub fn exchange_into_wit(exchange: Exchange) -> wit::Exchange {
         properties: fields_into_wit(exchange.properties),
         pattern: pattern_into_wit(exchange.pattern),
         correlation_id: exchange.correlation_id,
-        route_id: exchange.route_id,
     }
 }
 
@@ -267,7 +265,6 @@ mod tests {
             properties: vec![("p".into(), json_text("[1,2]"))],
             pattern: wit::Pattern::InOut,
             correlation_id: "corr-1".into(),
-            route_id: Some("orders".into()),
         };
 
         let exchange = exchange_from_wit(input);
@@ -278,7 +275,6 @@ mod tests {
         assert_eq!(exchange.property("p"), Some(&json!([1, 2])));
         assert_eq!(exchange.pattern, Pattern::InOut);
         assert_eq!(exchange.correlation_id(), "corr-1");
-        assert_eq!(exchange.route_id(), Some("orders"));
 
         let back = exchange_into_wit(exchange.clone());
         assert_eq!(back.input.headers.len(), 2);

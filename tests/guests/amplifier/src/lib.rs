@@ -9,12 +9,13 @@
 //!   `size` bytes;
 //! - `bytes-body`: a binary body of `size` bytes;
 //! - `properties`: `count` `set-property` calls, each with a value of
-//!   `size` bytes.
+//!   `size` bytes;
+//! - `forged-stream`: returns a stream body whose handle it was never given.
 //!
 //! With the text body `ok` it returns the exchange unchanged.
 
 use camel_wasm_sdk::__private::processor::{self, Guest, export_processor};
-use camel_wasm_sdk::__private::wit::{Body, Error, Exchange, Value};
+use camel_wasm_sdk::__private::wit::{Body, BodyStream, Error, Exchange, Value};
 use camel_wasm_sdk::__private::wit_host;
 
 struct Amplifier;
@@ -70,6 +71,13 @@ impl Guest for Amplifier {
                 }
             }
             Some("bytes-body") => exchange.input.body = Body::Bytes(vec![7; size]),
+            Some("forged-stream") => {
+                // A handle this guest was never given.
+                // SAFETY: deliberately wrong, to test the host's checks.
+                #[allow(unsafe_code, reason = "a hostile guest on purpose")]
+                let forged = unsafe { BodyStream::from_handle(4242) };
+                exchange.input.body = Body::Stream(forged);
+            }
             Some("properties") => {
                 let value = "x".repeat(size);
                 for index in 0..count {

@@ -7,6 +7,7 @@
 //!   `"<none>"`;
 //! - if the host has a property `num`, header `num-text` = its text as the
 //!   host returned it (the number 42 arrives as `"42"`);
+//! - header `route-id` = `Host::route_id()`, or `"<none>"`;
 //! - returned exchange: property `returned` = `"yes"`, property `remove-me`
 //!   removed.
 
@@ -20,6 +21,10 @@ fn properties(mut exchange: Exchange) -> Result<Exchange, PluginError> {
 
     let message = exchange.message_mut();
     message.set_header("seen-in", seen.unwrap_or_else(|| "<none>".to_owned()));
+    message.set_header(
+        "route-id",
+        Host::route_id().unwrap_or_else(|| "<none>".to_owned()),
+    );
     if let Some(num) = Host::get_property("num") {
         message.set_header("num-text", num);
     }
