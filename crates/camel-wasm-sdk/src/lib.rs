@@ -3,7 +3,7 @@
 //!
 //! A plugin is a `cdylib` crate built for `wasm32-wasip2` (such a build is
 //! already a component; no extra tooling is needed). It implements one of the
-//! two worlds of the `camel:wasm@0.1.0` WIT package:
+//! two worlds of the `camel:wasm@0.2.0` WIT package:
 //!
 //! - **processor**: one function that receives an [`Exchange`] and returns
 //!   it, used by `wasm:` route endpoints. Write it as a plain (or `async`)
