@@ -15,15 +15,8 @@ use tower::ServiceExt;
 
 use crate::support::{
     TestContext, assert_next_ok, endpoint, guest_dir, one_route, reply_body, typed, wasm_uri,
+    with_headers,
 };
-
-fn with_headers(body: &str, headers: &[(&str, &str)]) -> Exchange {
-    let mut m = Message::new(body);
-    for (k, v) in headers {
-        m.set_header(*k, *v);
-    }
-    Exchange::new_in_out(m)
-}
 
 /// Regression: a guest blocked in `wasi:clocks`/`poll` used to escape its
 /// `timeout` (only an epoch check bounded calls, and it fires only while

@@ -7,7 +7,7 @@ use camel_wasm_test_artifacts as guests;
 use serde_json::json;
 
 use crate::queue::QueueComponent;
-use crate::support::{TestContext, reply_body, text, wasm_uri};
+use crate::support::{TestContext, reply_body, text, wasm_uri, with_headers};
 use camel_component_wasm::WasmError;
 
 fn call(uri: &str, body: &str) -> Exchange {
@@ -157,14 +157,6 @@ async fn allow_call_restricts_schemes() {
     );
     let msg = reply.input.header("call-error").unwrap().to_string();
     assert!(msg.contains("allow-call"), "{msg}");
-}
-
-fn with_headers(body: impl Into<camel_api::Body>, headers: &[(&str, &str)]) -> Exchange {
-    let mut m = Message::new(body);
-    for (k, v) in headers {
-        m.set_header(*k, *v);
-    }
-    Exchange::new_in_out(m)
 }
 
 /// A context with `caller` (policy `query`) and `direct:mirror`, a native

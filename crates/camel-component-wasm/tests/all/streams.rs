@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use camel_api::{Body, CamelError, Exchange, Message, StreamBody, StreamMetadata};
+use camel_api::{Body, CamelError, StreamBody, StreamMetadata};
 use camel_component_wasm::WasmError;
 use camel_wasm_test_artifacts as guests;
 use futures::StreamExt;
 use serde_json::json;
 
-use crate::support::{TestContext, one_route, typed};
+use crate::support::{TestContext, one_route, typed, with_headers};
 
 /// A stream body of `chunks` pieces of `piece`, then `end` (an error, or
 /// nothing).
@@ -30,14 +30,6 @@ fn stream_body(piece: Bytes, chunks: usize, end: Option<CamelError>) -> Body {
             origin: None,
         },
     })
-}
-
-fn exchange(body: Body, headers: &[(&str, &str)]) -> Exchange {
-    let mut m = Message::new(body);
-    for (k, v) in headers {
-        m.set_header(*k, *v);
-    }
-    Exchange::new_in_out(m)
 }
 
 /// Reads a stream body to its end (or first error); returns the bytes read.
@@ -59,7 +51,7 @@ async fn a_guest_reads_a_streamed_body_piece_by_piece() {
     // 64 MiB through a guest of 16 MiB.
     let piece = Bytes::from(vec![7u8; 64 * 1024]);
     let reply = t
-        .send("count", exchange(stream_body(piece, 1024, None), &[]))
+        .send("count", with_headers(stream_body(piece, 1024, None), &[]))
         .await
         .unwrap();
     assert_eq!(reply.input.header("bytes"), Some(&json!(64u64 << 20)));
@@ -71,7 +63,7 @@ async fn what_the_guest_does_not_read_passes_on() {
     let reply = t
         .send(
             "peek",
-            exchange(
+            with_headers(
                 stream_body(Bytes::from_static(b"hello world, "), 3, None),
                 &[("mode", "peek"), ("peek", "5")],
             ),
@@ -89,7 +81,7 @@ async fn a_source_that_fails_mid_way_fails_the_exchange() {
     let err = t
         .send(
             "count",
-            exchange(
+            with_headers(
                 stream_body(
                     Bytes::from_static(b"0123456789"),
                     3,
@@ -106,7 +98,7 @@ async fn a_source_that_fails_mid_way_fails_the_exchange() {
     let reply = t
         .send(
             "count",
-            exchange(stream_body(Bytes::from_static(b"ok"), 2, None), &[]),
+            with_headers(stream_body(Bytes::from_static(b"ok"), 2, None), &[]),
         )
         .await
         .unwrap();
@@ -118,7 +110,7 @@ async fn a_handle_kept_past_its_exchange_cannot_be_read() {
     let t = one_route("stash", guests::STREAM_COUNTER, "max-concurrent-calls=1").await;
     t.send(
         "stash",
-        exchange(
+        with_headers(
             stream_body(Bytes::from_static(b"secret"), 2, None),
             &[("mode", "stash")],
         ),
@@ -126,7 +118,10 @@ async fn a_handle_kept_past_its_exchange_cannot_be_read() {
     .await
     .unwrap();
     let reply = t
-        .send("stash", exchange(Body::Empty, &[("mode", "read-stashed")]))
+        .send(
+            "stash",
+            with_headers(Body::Empty, &[("mode", "read-stashed")]),
+        )
         .await
         .unwrap();
     let outcome = reply.input.header("stashed-read").unwrap().to_string();
@@ -139,7 +134,7 @@ async fn a_guest_streams_a_body_out_lazily() {
     let reply = t
         .send(
             "produce",
-            exchange(Body::Empty, &[("size", &(8u64 << 20).to_string())]),
+            with_headers(Body::Empty, &[("size", &(8u64 << 20).to_string())]),
         )
         .await
         .unwrap();
@@ -148,7 +143,7 @@ async fn a_guest_streams_a_body_out_lazily() {
     assert!(bytes.iter().all(|b| *b == b'x'));
     // The body ended: the instance went back and the guest saw the end.
     let reply = t
-        .send("produce", exchange(Body::Empty, &[("mode", "report")]))
+        .send("produce", with_headers(Body::Empty, &[("mode", "report")]))
         .await
         .unwrap();
     assert_eq!(reply.input.header("finished"), Some(&json!(1)));
@@ -160,7 +155,7 @@ async fn a_produced_body_that_fails_ends_with_a_typed_error() {
     let reply = t
         .send(
             "produce",
-            exchange(Body::Empty, &[("size", "131072"), ("mode", "fail")]),
+            with_headers(Body::Empty, &[("size", "131072"), ("mode", "fail")]),
         )
         .await
         .unwrap();
@@ -175,7 +170,7 @@ async fn a_stalled_producer_hits_the_no_progress_timeout() {
     let reply = t
         .send(
             "stall",
-            exchange(Body::Empty, &[("size", "1000"), ("mode", "stall")]),
+            with_headers(Body::Empty, &[("size", "1000"), ("mode", "stall")]),
         )
         .await
         .unwrap();
@@ -208,7 +203,7 @@ async fn dropping_a_produced_body_cancels_the_guest_and_frees_the_instance() {
         let reply = t
             .send(
                 "produce",
-                exchange(Body::Empty, &[("size", &(1u64 << 30).to_string())]),
+                with_headers(Body::Empty, &[("size", &(1u64 << 30).to_string())]),
             )
             .await
             .unwrap();
@@ -225,7 +220,7 @@ async fn dropping_a_produced_body_cancels_the_guest_and_frees_the_instance() {
     // With one instance, every exchange above needed the previous body's
     // instance back; the guest saw each consumer go away.
     let reply = t
-        .send("produce", exchange(Body::Empty, &[("mode", "report")]))
+        .send("produce", with_headers(Body::Empty, &[("mode", "report")]))
         .await
         .unwrap();
     assert_eq!(reply.input.header("cancelled"), Some(&json!(20)));
@@ -239,7 +234,7 @@ async fn a_guest_relays_a_stream_through_itself() {
     let reply = t
         .send(
             "relay",
-            exchange(stream_body(piece.clone(), 256, None), &[]),
+            with_headers(stream_body(piece.clone(), 256, None), &[]),
         )
         .await
         .unwrap();
@@ -252,7 +247,10 @@ async fn a_guest_relays_a_stream_through_itself() {
 async fn a_forged_stream_handle_is_an_error_not_a_host_panic() {
     let t = one_route("forge", guests::AMPLIFIER, "").await;
     let err = t
-        .send("forge", exchange(Body::Empty, &[("mode", "forged-stream")]))
+        .send(
+            "forge",
+            with_headers(Body::Empty, &[("mode", "forged-stream")]),
+        )
         .await
         .unwrap_err();
     let typed = typed(&err);

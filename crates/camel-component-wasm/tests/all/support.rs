@@ -158,6 +158,15 @@ pub(crate) async fn send_direct(
     }
 }
 
+/// A request-reply exchange with `body` and string `headers`.
+pub(crate) fn with_headers(body: impl Into<Body>, headers: &[(&str, &str)]) -> Exchange {
+    let mut m = Message::new(body);
+    for (k, v) in headers {
+        m.set_header(*k, *v);
+    }
+    Exchange::new_in_out(m)
+}
+
 /// The body as text (panics on other kinds).
 pub(crate) fn text(body: &Body) -> &str {
     match body {
