@@ -204,49 +204,78 @@ pub(crate) enum Returned {
 /// Largest piece one `read` hands over.
 const MAX_READ: u32 = 1 << 20;
 
+/// Reads up to `max` bytes of a source stream for the guest: the piece
+/// itself, handed to the guest without an intermediate copy.
+async fn read_piece(
+    state: &mut WasmHostState,
+    stream: &Resource<BodyStream>,
+    max: u32,
+) -> wasmtime::Result<Result<Bytes, wit::Error>> {
+    let call = state.call.seq;
+    let source = match state.table.get_mut(stream)? {
+        BodyStream::Source(source) => source,
+        BodyStream::Produced { .. } => {
+            return Ok(Err(wit::Error::Denied(
+                "a plugin cannot read a body it produces itself".to_string(),
+            )));
+        }
+    };
+    if source.call != call {
+        return Ok(Err(wit::Error::Failed(
+            "the exchange this body belongs to has finished".to_string(),
+        )));
+    }
+    let max = max.clamp(1, MAX_READ) as usize;
+    loop {
+        if !source.pending.is_empty() {
+            if source.pending.len() <= max {
+                return Ok(Ok(std::mem::take(&mut source.pending)));
+            }
+            return Ok(Ok(source.pending.split_to(max)));
+        }
+        let Some(stream) = source.stream.as_mut() else {
+            return Ok(Ok(Bytes::new()));
+        };
+        match stream.next().await {
+            Some(Ok(chunk)) => source.pending = chunk,
+            Some(Err(err)) => {
+                source.stream = None;
+                return Ok(Err(wit::Error::Io(format!(
+                    "the streamed body failed: {err}"
+                ))));
+            }
+            None => source.stream = None,
+        }
+    }
+}
+
+/// Replaces the generated `body-stream.read` import with one that lowers
+/// the piece straight from the source's `Bytes` into guest memory (the
+/// generated one needs a `Vec`, an extra copy of every piece the host does
+/// not own alone).
+pub(crate) fn link_read(
+    linker: &mut wasmtime::component::Linker<WasmHostState>,
+) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    let linked = linker.instance("camel:wasm/types@0.2.0")?.func_wrap_async(
+        "[method]body-stream.read",
+        |mut store: wasmtime::StoreContextMut<'_, WasmHostState>,
+         (stream, max): (Resource<BodyStream>, u32)| {
+            Box::new(async move { Ok((read_piece(store.data_mut(), &stream, max).await?,)) })
+        },
+    );
+    linker.allow_shadowing(false);
+    linked
+}
+
 impl wit::HostBodyStream for WasmHostState {
+    /// Shadowed by [`link_read`]; kept for the generated trait.
     async fn read(
         &mut self,
         stream: Resource<BodyStream>,
         max: u32,
     ) -> wasmtime::Result<Result<Vec<u8>, wit::Error>> {
-        let call = self.call.seq;
-        let source = match self.table.get_mut(&stream)? {
-            BodyStream::Source(source) => source,
-            BodyStream::Produced { .. } => {
-                return Ok(Err(wit::Error::Denied(
-                    "a plugin cannot read a body it produces itself".to_string(),
-                )));
-            }
-        };
-        if source.call != call {
-            return Ok(Err(wit::Error::Failed(
-                "the exchange this body belongs to has finished".to_string(),
-            )));
-        }
-        let max = max.clamp(1, MAX_READ) as usize;
-        loop {
-            if !source.pending.is_empty() {
-                if source.pending.len() <= max {
-                    // The whole chunk: no copy if nobody else holds it.
-                    return Ok(Ok(Vec::from(std::mem::take(&mut source.pending))));
-                }
-                return Ok(Ok(source.pending.split_to(max).to_vec()));
-            }
-            let Some(stream) = source.stream.as_mut() else {
-                return Ok(Ok(Vec::new()));
-            };
-            match stream.next().await {
-                Some(Ok(chunk)) => source.pending = chunk,
-                Some(Err(err)) => {
-                    source.stream = None;
-                    return Ok(Err(wit::Error::Io(format!(
-                        "the streamed body failed: {err}"
-                    ))));
-                }
-                None => source.stream = None,
-            }
-        }
+        Ok(read_piece(self, &stream, max).await?.map(Vec::from))
     }
 
     fn size_hint(&mut self, stream: Resource<BodyStream>) -> wasmtime::Result<Option<u64>> {

@@ -103,7 +103,7 @@ pub struct WasmPluginConfig {
     pub idle_timeout: Duration,
     /// `stream-timeout`, default 60 s: how long a body the plugin streams
     /// out may go without progress (one `body-source.next` call, or the
-    /// consumer not taking the next piece) before it fails and the instance
+    /// consumer not asking for the next piece) before it fails and the instance
     /// is let go.
     pub stream_timeout: Duration,
 }

@@ -15,7 +15,7 @@
 //! a host call (a WASI sleep, say).
 //!
 //! A call whose result carries a body the guest produces keeps its
-//! instance: the lease goes to the body's pump (`produced_body.rs`), which
+//! instance: the lease goes to the produced body (`produced_body.rs`), which
 //! gives it back when the body ends or its consumer goes away.
 
 use std::future::Future;
@@ -182,7 +182,7 @@ impl<W: PluginWorld> InstancePool<W> {
         let mut state = end_call(&mut lease.instance.store);
         // Stream handles end with their call, unless the plugin produces a
         // body: its pulls continue the call (a relay reads its input while
-        // it produces its output), and the pump ends them.
+        // it produces its output), and the produced body ends them.
         let produces = matches!(&outcome, Ok(Ok((_, Some(returned))))
             if returned.iter().any(|r| matches!(r, Some(Returned::Produced(_)))));
         let call = Continuation {
@@ -210,7 +210,7 @@ impl<W: PluginWorld> InstancePool<W> {
 
     /// Turns the stream bodies a call returned into rust-camel bodies, and
     /// gives the instance back, unless a produced body needs it: then the
-    /// lease goes to that body's pump.
+    /// lease goes to that body.
     fn finish(&self, lease: Lease<W>, returned: Detached, call: Continuation) -> Result<OutBodies> {
         let Some(returned) = returned else {
             lease.release();
@@ -224,7 +224,9 @@ impl<W: PluginWorld> InstancePool<W> {
                 None => None,
                 Some(Returned::Stream(stream)) => Some(camel_api::Body::Stream(stream)),
                 Some(Returned::Produced(id)) => match (lease.take(), call.take()) {
-                    (Some(lease), Some(call)) => Some(crate::produced_body::spawn(lease, id, call)),
+                    (Some(lease), Some(call)) => {
+                        Some(crate::produced_body::stream(lease, id, call))
+                    }
                     _ => {
                         return Err(WasmError::Conversion {
                             plugin: self.plugin.name.to_string(),
@@ -309,7 +311,7 @@ impl<W: PluginWorld> InstancePool<W> {
         let now = Instant::now();
         let admission = self.guard.admit(name, now)?;
         // The ticket gives the permit back when it is dropped (it may outlive
-        // this borrow: a produced body's pump owns it).
+        // this borrow: a produced body owns it).
         permit.forget();
         let ticket = Ticket {
             pool: self.clone(),

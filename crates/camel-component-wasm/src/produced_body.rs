@@ -1,27 +1,31 @@
 //! Bodies a plugin streams out: pulled from its `body-source` export on
-//! the instance that produced them, as fast as the consumer reads.
+//! the instance that produced them, by the consumer's own task, one piece
+//! per read.
 //!
-//! The pump owns the instance's lease for the body's life. It asks for one
-//! piece at a time (`next(id, 64 KiB)`) and hands it to the consumer through
-//! a channel of two pieces, so a slow consumer slows the plugin down
-//! (backpressure) and nothing piles up. It stops, and lets the instance go,
-//! when:
+//! The body owns the instance's lease for its life. Each time the consumer
+//! asks for the next piece, the guest's `next(id, 64 KiB)` runs right there,
+//! on the consumer's task: no task hop, no buffer between them, and a
+//! consumer that does not read holds the plugin still (backpressure by
+//! construction). The lease is let go when:
 //!
 //! - the body ends: the instance goes back to the pool;
-//! - the consumer drops the body: the plugin is told (`cancel(id)`) and the
-//!   instance goes back to the pool (or is discarded if `cancel` fails);
+//! - the consumer drops the body between pieces: the plugin is told
+//!   (`cancel(id)`, on a task of its own) and the instance goes back (or is
+//!   discarded if `cancel` fails); dropped in the middle of a piece, the
+//!   instance is discarded;
 //! - the plugin returns an error: the consumer reads it; the instance goes
 //!   back;
 //! - the plugin traps, or makes no progress for `stream-timeout` (one `next`
-//!   call, or the consumer not taking the next piece): the consumer reads a
-//!   typed error and the instance is discarded.
+//!   call, or the consumer not asking for the next piece, which a watchdog
+//!   task per body notices): the consumer reads a typed error and the
+//!   instance is discarded.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use bytes::Bytes;
 use camel_api::{Body, CamelError, StreamBody, StreamMetadata};
 use futures::StreamExt as _;
-use tokio::sync::mpsc;
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use crate::deadline::within;
@@ -33,26 +37,25 @@ use crate::world::PluginWorld;
 
 /// Bytes asked for in one `next` call.
 const PIECE: u32 = 64 * 1024;
-/// Pieces buffered between the plugin and the consumer.
-const BUFFERED: usize = 8;
 
-/// Starts pumping body `id` out of the lease's instance; returns the body
-/// the consumer reads.
-pub(crate) fn spawn<W: PluginWorld>(lease: Lease<W>, id: u32, call: Continuation) -> Body {
-    let (tx, rx) = mpsc::channel::<Result<Bytes, CamelError>>(BUFFERED);
-    let failure = Failure::default();
-    tokio::spawn(pump(lease, id, call, tx, failure.clone()));
-    // After the last piece: the failure that ended the body, if any, so a
-    // consumer never mistakes a broken body for a complete one.
-    let stream = futures::stream::unfold(Some(rx), move |rx| {
-        let failure = failure.clone();
-        async move {
-            let mut rx = rx?;
-            match rx.recv().await {
-                Some(piece) => Some((piece, Some(rx))),
-                None => failure.take().map(|err| (Err(err), None)),
-            }
-        }
+/// Makes the body the consumer reads from body `id` of the lease's instance.
+pub(crate) fn stream<W: PluginWorld>(lease: Lease<W>, id: u32, call: Continuation) -> Body {
+    let timeout = lease.plugin().config.stream_timeout;
+    let shared = Arc::new(Mutex::new(Slot::Idle(
+        Producer { lease, id, call },
+        Instant::now(),
+    )));
+    let (stop, stopped) = oneshot::channel();
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(watchdog(Arc::downgrade(&shared), timeout, stopped));
+    }
+    let reader = Reader {
+        shared,
+        _stop: stop,
+    };
+    let stream = futures::stream::unfold(reader, |reader| async move {
+        let piece = reader.next().await?;
+        Some((piece, reader))
     })
     .boxed();
     Body::Stream(StreamBody {
@@ -61,117 +64,225 @@ pub(crate) fn spawn<W: PluginWorld>(lease: Lease<W>, id: u32, call: Continuation
     })
 }
 
-/// Why a body ended early, for a consumer that is not reading right now.
-#[derive(Clone, Default)]
-struct Failure(Arc<std::sync::Mutex<Option<CamelError>>>);
+/// Where the producing instance is between pieces.
+enum Slot<W: PluginWorld> {
+    /// Waiting for the consumer since then.
+    Idle(Producer<W>, Instant),
+    /// A piece is being made (the consumer's task holds the producer).
+    Busy,
+    /// The watchdog let the instance go; the consumer reads this next.
+    Failed(CamelError),
+    /// Nothing more to read.
+    Ended,
+}
 
-impl Failure {
-    fn set(&self, err: CamelError) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(err);
-    }
+type Shared<W> = Arc<Mutex<Slot<W>>>;
 
-    fn take(&self) -> Option<CamelError> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+fn lock<W: PluginWorld>(shared: &Mutex<Slot<W>>) -> std::sync::MutexGuard<'_, Slot<W>> {
+    shared.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The consumer's side; dropping it between pieces cancels the body.
+struct Reader<W: PluginWorld> {
+    shared: Shared<W>,
+    /// Ends the watchdog when the reader goes.
+    _stop: oneshot::Sender<()>,
+}
+
+impl<W: PluginWorld> Reader<W> {
+    async fn next(&self) -> Option<Result<Bytes, CamelError>> {
+        let mut producer = {
+            let mut slot = lock(&self.shared);
+            match std::mem::replace(&mut *slot, Slot::Busy) {
+                Slot::Idle(producer, _) => producer,
+                Slot::Failed(err) => {
+                    *slot = Slot::Ended;
+                    return Some(Err(err));
+                }
+                Slot::Busy | Slot::Ended => {
+                    *slot = Slot::Ended;
+                    return None;
+                }
+            }
+        };
+        // If this future is dropped mid-piece, `producer` goes with it: the
+        // lease is dropped and the instance discarded (the slot stays Busy,
+        // so nobody else touches it).
+        match producer.piece().await {
+            Piece::Bytes(bytes) => {
+                *lock(&self.shared) = Slot::Idle(producer, Instant::now());
+                Some(Ok(bytes))
+            }
+            Piece::End => {
+                *lock(&self.shared) = Slot::Ended;
+                producer.release();
+                None
+            }
+            Piece::GuestError(err) => {
+                *lock(&self.shared) = Slot::Ended;
+                producer.release();
+                Some(Err(err.into()))
+            }
+            Piece::Broken(err) => {
+                *lock(&self.shared) = Slot::Ended;
+                Some(Err(producer.fail(err).into()))
+            }
+        }
     }
 }
 
-/// How the pump ended.
-enum End {
-    /// The body ended, or the plugin ended it with its own error.
-    Done,
-    /// The consumer went away.
-    Cancelled,
+impl<W: PluginWorld> Drop for Reader<W> {
+    fn drop(&mut self) {
+        let idle = match std::mem::replace(&mut *lock(&self.shared), Slot::Ended) {
+            Slot::Idle(producer, _) => producer,
+            _ => return,
+        };
+        // The consumer went away between pieces: tell the plugin, off this
+        // thread (drop cannot wait). Without a runtime the instance is
+        // simply discarded.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(idle.cancel());
+        }
+    }
+}
+
+/// Lets the instance go if the consumer stops asking for pieces for
+/// `timeout`.
+async fn watchdog<W: PluginWorld>(
+    shared: Weak<Mutex<Slot<W>>>,
+    timeout: std::time::Duration,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    loop {
+        let since = {
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
+            match &*lock(&shared) {
+                Slot::Idle(_, since) => *since,
+                // A piece is bounded by its own deadline; look again later.
+                Slot::Busy => Instant::now(),
+                Slot::Failed(_) | Slot::Ended => return,
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep_until(since + timeout) => {}
+            _ = &mut stopped => return,
+        }
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let mut slot = lock(&shared);
+        if matches!(&*slot, Slot::Idle(_, since) if since.elapsed() >= timeout) {
+            let Slot::Idle(producer, _) = std::mem::replace(&mut *slot, Slot::Busy) else {
+                return;
+            };
+            let err = producer.stalled();
+            *slot = Slot::Failed(producer.fail(err).into());
+            return;
+        }
+    }
+}
+
+/// The instance making the body, and what the host needs to resume it.
+struct Producer<W: PluginWorld> {
+    lease: Lease<W>,
+    id: u32,
+    call: Continuation,
+}
+
+/// What one pull gave.
+enum Piece {
+    Bytes(Bytes),
+    /// The body ended.
+    End,
+    /// The plugin ended the body with its own error.
+    GuestError(WasmError),
     /// The instance cannot be trusted any more.
     Broken(WasmError),
 }
 
-async fn pump<W: PluginWorld>(
-    mut lease: Lease<W>,
-    id: u32,
-    call: Continuation,
-    tx: mpsc::Sender<Result<Bytes, CamelError>>,
-    failure: Failure,
-) {
-    let plugin = lease.plugin().clone();
-    let stalled = || WasmError::Timeout {
-        plugin: plugin.name.to_string(),
-        timeout_secs: plugin.config.stream_timeout.as_secs_f64(),
-    };
-    let end = loop {
-        // Wait for room: the consumer has to take a piece now and then.
-        let permit = match within(Instant::now() + plugin.config.stream_timeout, tx.reserve()).await
-        {
-            Ok(Ok(permit)) => permit,
-            Ok(Err(_closed)) => break End::Cancelled,
-            Err(_elapsed) => break End::Broken(stalled()),
-        };
-        let deadline = Instant::now() + plugin.config.stream_timeout;
-        let instance = &mut lease.instance;
-        resume_call(
-            &mut instance.store,
-            CallState {
-                budget: plugin.config.result_budget(),
-                ..CallState::new(deadline)
-            },
-            &call,
-        );
-        let piece = within(
-            deadline,
-            W::next(&instance.bindings, &mut instance.store, id, PIECE),
-        )
-        .await;
-        end_call(&mut instance.store);
-        match piece {
-            Ok(Ok(Ok(Some(bytes)))) => {
-                if !bytes.is_empty() {
-                    permit.send(Ok(Bytes::from(bytes)));
-                }
-            }
-            Ok(Ok(Ok(None))) => break End::Done,
-            Ok(Ok(Err(error))) => {
-                let err = WasmError::Guest {
-                    plugin: plugin.name.to_string(),
-                    error: crate::producer::guest_error(error),
-                };
-                permit.send(Err(err.into()));
-                break End::Done;
-            }
-            Ok(Err(trap)) => break End::Broken(classify(&mut instance.store, trap)),
-            Err(_elapsed) => break End::Broken(stalled()),
+impl<W: PluginWorld> Producer<W> {
+    fn stalled(&self) -> WasmError {
+        let plugin = self.lease.plugin();
+        WasmError::Timeout {
+            plugin: plugin.name.to_string(),
+            timeout_secs: plugin.config.stream_timeout.as_secs_f64(),
         }
-    };
-    // The call is over now: streams it was handed end with it.
-    finish_streams(&mut lease.instance.store, &call.streams);
-    match end {
-        End::Done => lease.release(),
-        End::Cancelled => {
-            let deadline = Instant::now() + plugin.config.timeout;
-            let instance = &mut lease.instance;
-            resume_call(&mut instance.store, CallState::new(deadline), &call);
-            let cancelled = within(
+    }
+
+    /// Pulls the next non-empty piece.
+    async fn piece(&mut self) -> Piece {
+        let plugin = self.lease.plugin().clone();
+        loop {
+            let deadline = Instant::now() + plugin.config.stream_timeout;
+            let instance = &mut self.lease.instance;
+            resume_call(
+                &mut instance.store,
+                CallState {
+                    budget: plugin.config.result_budget(),
+                    ..CallState::new(deadline)
+                },
+                &self.call,
+            );
+            let piece = within(
                 deadline,
-                W::cancel(&instance.bindings, &mut instance.store, id),
+                W::next(&instance.bindings, &mut instance.store, self.id, PIECE),
             )
             .await;
             end_call(&mut instance.store);
-            match cancelled {
-                Ok(Ok(())) => lease.release(),
-                Ok(Err(trap)) => {
-                    let err = classify(&mut lease.instance.store, trap);
-                    lease.fail(err);
-                }
-                Err(_elapsed) => {
-                    lease.fail(WasmError::Timeout {
-                        plugin: plugin.name.to_string(),
-                        timeout_secs: plugin.config.timeout.as_secs_f64(),
-                    });
-                }
-            }
+            return match piece {
+                Ok(Ok(Ok(Some(bytes)))) if bytes.is_empty() => continue,
+                Ok(Ok(Ok(Some(bytes)))) => Piece::Bytes(Bytes::from(bytes)),
+                Ok(Ok(Ok(None))) => Piece::End,
+                Ok(Ok(Err(error))) => Piece::GuestError(WasmError::Guest {
+                    plugin: plugin.name.to_string(),
+                    error: crate::producer::guest_error(error),
+                }),
+                Ok(Err(trap)) => Piece::Broken(classify(&mut instance.store, trap)),
+                Err(_elapsed) => Piece::Broken(self.stalled()),
+            };
         }
-        End::Broken(err) => {
-            let err = lease.fail(err);
-            // The consumer reads it after the pieces already buffered.
-            failure.set(err.into());
+    }
+
+    /// The body is over: the instance goes back to the pool.
+    fn release(mut self) {
+        // The call is over now: streams it was handed end with it.
+        finish_streams(&mut self.lease.instance.store, &self.call.streams);
+        self.lease.release();
+    }
+
+    /// The instance is discarded.
+    fn fail(self, err: WasmError) -> WasmError {
+        self.lease.fail(err)
+    }
+
+    /// The consumer went away: the plugin's `cancel(id)` runs, then the
+    /// instance goes back (or is discarded if `cancel` fails).
+    async fn cancel(mut self) {
+        finish_streams(&mut self.lease.instance.store, &self.call.streams);
+        let plugin = self.lease.plugin().clone();
+        let deadline = Instant::now() + plugin.config.timeout;
+        let instance = &mut self.lease.instance;
+        resume_call(&mut instance.store, CallState::new(deadline), &self.call);
+        let cancelled = within(
+            deadline,
+            W::cancel(&instance.bindings, &mut instance.store, self.id),
+        )
+        .await;
+        end_call(&mut instance.store);
+        match cancelled {
+            Ok(Ok(())) => self.lease.release(),
+            Ok(Err(trap)) => {
+                let err = classify(&mut self.lease.instance.store, trap);
+                self.lease.fail(err);
+            }
+            Err(_elapsed) => {
+                self.lease.fail(WasmError::Timeout {
+                    plugin: plugin.name.to_string(),
+                    timeout_secs: plugin.config.timeout.as_secs_f64(),
+                });
+            }
         }
     }
 }

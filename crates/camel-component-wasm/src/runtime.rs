@@ -197,6 +197,8 @@ impl WasmRuntimeBuilder {
             |state| state,
         )
         .map_err(|e| runtime_error("linking the body-stream resource", e))?;
+        crate::body_stream::link_read(&mut linker)
+            .map_err(|e| runtime_error("linking body-stream.read", e))?;
 
         Ok(WasmRuntime {
             inner: Arc::new(RuntimeInner {

@@ -228,6 +228,41 @@ async fn dropping_a_produced_body_cancels_the_guest_and_frees_the_instance() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_consumer_that_stops_reading_lets_the_instance_go_after_the_stream_timeout() {
+    let t = one_route(
+        "produce",
+        guests::STREAM_PRODUCER,
+        "max-concurrent-calls=1&timeout=5&stream-timeout=0.3",
+    )
+    .await;
+    let reply = t
+        .send(
+            "produce",
+            with_headers(Body::Empty, &[("size", &(1u64 << 30).to_string())]),
+        )
+        .await
+        .unwrap();
+    let Body::Stream(stream) = reply.input.body else {
+        panic!("expected a stream");
+    };
+    let mut stream = stream.stream.lock().await.take().unwrap();
+    assert!(!stream.next().await.unwrap().unwrap().is_empty());
+    // Holding the body without reading pins the only instance until the
+    // stream timeout lets it go; then the next exchange gets it.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    crate::support::assert_next_ok(&t, "produce").await;
+    let err = stream.next().await.unwrap().unwrap_err();
+    assert!(
+        matches!(
+            camel_component_wasm::wasm_error_of(&err),
+            Some(WasmError::Timeout { .. })
+        ),
+        "{err:?}"
+    );
+    assert!(stream.next().await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_guest_relays_a_stream_through_itself() {
     let t = one_route("relay", guests::STREAM_RELAY, "max-memory=16777216").await;
     let piece = Bytes::from((0..=255u8).cycle().take(64 * 1024).collect::<Vec<u8>>());
