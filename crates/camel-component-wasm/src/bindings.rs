@@ -40,5 +40,20 @@ pub(crate) mod bean {
     });
 }
 
+/// Bindings for the `policy` world; the shared interfaces come from
+/// [`processor`].
+pub(crate) mod policy {
+    wasmtime::component::bindgen!({
+        path: "wit",
+        world: "policy",
+        exports: { default: async },
+        with: {
+            "camel:wasm/types": super::processor::camel::wasm::types,
+            "camel:wasm/host": super::processor::camel::wasm::host,
+        },
+    });
+}
+
+pub(crate) use policy::camel::wasm::policy_types as wit_policy;
 pub(crate) use processor::camel::wasm::host::{self as wit_host};
 pub(crate) use processor::camel::wasm::types as wit;

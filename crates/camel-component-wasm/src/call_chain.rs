@@ -71,7 +71,7 @@ mod tests {
     use camel_api::Message;
 
     fn plugin(id: &str) -> PluginContext {
-        PluginContext::new(id.into(), id.into(), Default::default(), None)
+        PluginContext::new(id.into(), id.into(), Default::default(), None, true)
     }
 
     #[test]

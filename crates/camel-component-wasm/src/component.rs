@@ -14,6 +14,7 @@ use crate::health::PluginHealthCheck;
 use crate::instance_pool::InstancePool;
 use crate::module_path;
 use crate::plugin::PluginContext;
+use crate::policy::WasmPolicy;
 use crate::runtime::{LoadedModule, WasmRuntime};
 
 /// The URI scheme of [`WasmComponent`].
@@ -131,11 +132,20 @@ impl WasmComponent {
         init_args: W::InitArgs,
     ) -> Result<Arc<InstancePool<W>>> {
         module.needs.check(&config)?;
+        if !W::MAY_CALL && !config.call_policy.is_deny_all() {
+            return Err(crate::config::invalid(
+                "allow-call",
+                &config.call_policy.to_string(),
+                &format!("a {} plugin may not call endpoints", W::NAME),
+            ));
+        }
+        let state_writes = config.state_writes.unwrap_or(W::STATE_WRITES_BY_DEFAULT);
         let plugin = Arc::new(PluginContext::new(
             Arc::from(name),
             Arc::from(module.path.to_string_lossy().as_ref()),
             config,
             self.inner.registry.clone(),
+            state_writes,
         ));
         InstancePool::new(self.inner.runtime.clone(), module, plugin, init_args)
     }
@@ -194,21 +204,76 @@ impl WasmComponent {
             });
         }
         self.check_fits_runtime(&limits)?;
+        let module = self
+            .read_module(name, &format!("{plugin}.wasm"), limits.max_module_size)
+            .await?;
+        let pool = self.pool(name, &module, limits, config)?;
+        WasmBean::start(Arc::from(name), pool).await
+    }
+}
+
+impl WasmComponent {
+    /// Loads the policy `name` from `path` (relative to the component's
+    /// base directory: a component of the `policy` world) and runs
+    /// `init(config)` on a first instance.
+    ///
+    /// `limits` may not grant `allow-call` (policies call no endpoint);
+    /// state writes are refused unless `limits.state_writes` is
+    /// `Some(true)`. Each call makes an independent policy.
+    ///
+    /// # Errors
+    ///
+    /// The module errors of [`WasmComponent::endpoint`] (with `WrongWorld`
+    /// naming the `policy` world), [`WasmError::InvalidParameter`] for an
+    /// `allow-call`, or the runtime error of the first instance (`Init`
+    /// when `init` fails), all inside [`WasmError::Policy`] naming it.
+    pub async fn policy(
+        &self,
+        name: &str,
+        path: &str,
+        config: impl IntoIterator<Item = (String, String)>,
+        limits: WasmPluginConfig,
+    ) -> Result<WasmPolicy> {
+        self.load_policy(name, path, config.into_iter().collect(), limits)
+            .await
+            .map_err(|source| WasmError::Policy {
+                policy: name.to_string(),
+                source: Box::new(source),
+            })
+    }
+
+    async fn load_policy(
+        &self,
+        name: &str,
+        path: &str,
+        config: Vec<(String, String)>,
+        limits: WasmPluginConfig,
+    ) -> Result<WasmPolicy> {
+        self.check_fits_runtime(&limits)?;
+        let module = self.read_module(name, path, limits.max_module_size).await?;
+        let pool = self.pool(name, &module, limits, config)?;
+        WasmPolicy::start(Arc::from(name), pool).await
+    }
+
+    /// Reads and compiles `path` (under the base directory) off the async
+    /// executor: both block.
+    async fn read_module(
+        &self,
+        name: &str,
+        path: &str,
+        max_size: u64,
+    ) -> Result<Arc<LoadedModule>> {
         let base_dir = self.inner.base_dir.clone();
         let runtime = self.inner.runtime.clone();
-        let raw = format!("{plugin}.wasm");
-        let max_size = limits.max_module_size;
-        // Reading and compiling block: keep them off the async executor.
-        let module = tokio::task::spawn_blocking(move || {
+        let raw = path.to_string();
+        tokio::task::spawn_blocking(move || {
             runtime.load(module_path::read(&base_dir, &raw, max_size)?)
         })
         .await
         .map_err(|e| WasmError::Host {
             plugin: name.to_string(),
             source: e.into(),
-        })??;
-        let pool = self.pool(name, &module, limits, config)?;
-        WasmBean::start(Arc::from(name), pool).await
+        })?
     }
 }
 

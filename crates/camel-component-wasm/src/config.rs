@@ -106,6 +106,10 @@ pub struct WasmPluginConfig {
     /// consumer not asking for the next piece) before it fails and the instance
     /// is let go.
     pub stream_timeout: Duration,
+    /// `state-writes` (`true` or `false`): whether the plugin may change its
+    /// state (`host-store`, `host-increment`, `host-compare-and-set`);
+    /// unset, processors and beans may and policies may not.
+    pub state_writes: Option<bool>,
 }
 
 impl Default for WasmPluginConfig {
@@ -129,6 +133,7 @@ impl Default for WasmPluginConfig {
             recycle_after: None,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             stream_timeout: DEFAULT_STREAM_TIMEOUT,
+            state_writes: None,
         }
     }
 }
@@ -161,6 +166,7 @@ const OPTIONS: &[(&str, &[&str])] = &[
     ("recycle-after", &[]),
     ("idle-timeout", &[]),
     ("stream-timeout", &[]),
+    ("state-writes", &[]),
 ];
 
 /// The option `name` stands for (itself, or the option it is an alias of).
@@ -216,6 +222,13 @@ impl WasmPluginConfig {
             "recycle-after" => self.recycle_after = Some(positive(name, value)?),
             "idle-timeout" => self.idle_timeout = seconds(name, value)?,
             "stream-timeout" => self.stream_timeout = seconds(name, value)?,
+            "state-writes" => {
+                self.state_writes = Some(match value.trim() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(invalid(name, value, "expected `true` or `false`")),
+                })
+            }
             _ => unreachable!("every option in OPTIONS is handled"),
         }
         Ok(())
@@ -357,6 +370,7 @@ mod tests {
             ("recycle-after", "100"),
             ("idle-timeout", "2.5"),
             ("stream-timeout", "7"),
+            ("state-writes", "false"),
         ])
         .unwrap();
         assert_eq!(cfg.timeout, Duration::from_millis(500));
@@ -387,6 +401,7 @@ mod tests {
         assert_eq!(cfg.recycle_after, Some(100));
         assert_eq!(cfg.idle_timeout, Duration::from_millis(2500));
         assert_eq!(cfg.stream_timeout, Duration::from_secs(7));
+        assert_eq!(cfg.state_writes, Some(false));
     }
 
     #[test]

@@ -201,6 +201,36 @@ pub(crate) fn exchange_to_wit(
     )
 }
 
+/// A copy of `exchange` for a guest that only looks at it (a policy): the
+/// exchange keeps everything; a streamed body is shown as `empty`.
+pub(crate) fn exchange_view(exchange: &Exchange) -> wit::Exchange {
+    let message = |m: &Message| wit::Message {
+        headers: m
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), value_to_wit(v.clone())))
+            .collect(),
+        body: match &m.body {
+            Body::Stream(_) => wit::Body::Empty,
+            other => body_or_stream(other.clone()).0,
+        },
+    };
+    wit::Exchange {
+        input: message(&exchange.input),
+        output: exchange.output.as_ref().map(message),
+        properties: exchange
+            .properties
+            .iter()
+            .map(|(k, v)| (k.clone(), value_to_wit(v.clone())))
+            .collect(),
+        pattern: match exchange.pattern {
+            ExchangePattern::InOut => wit::Pattern::InOut,
+            _ => wit::Pattern::InOnly,
+        },
+        correlation_id: exchange.correlation_id.clone(),
+    }
+}
+
 /// [`exchange_to_wit`] with streamed bodies read into bytes (up to
 /// `max_stream_bytes`), for exchanges the host hands over whole.
 pub(crate) async fn exchange_to_wit_whole(

@@ -51,8 +51,17 @@ pub(crate) fn exports<W: PluginWorld>(engine: &Engine, component: &Component) ->
              from a `bean` step, not from a `wasm:` endpoint"
                 .to_string()
         }
-        "bean" if has("process") => "it is a processor (it exports `process`): use it in a \
-             `wasm:` endpoint, not as a bean"
+        "bean" | "policy" if has("process") => format!(
+            "it is a processor (it exports `process`): use it in a `wasm:` endpoint, not as a \
+             {}",
+            W::NAME
+        ),
+        "processor" | "bean" if has("evaluate") => "it is a policy (it exports `evaluate`): \
+             register it as a security policy or permission evaluator (`[security.policies.wasm.<name>]`, \
+             `[security.permissions.<name>]` in Camel.toml, or `WasmComponent::policy`)"
+            .to_string(),
+        "policy" if has("invoke") && has("methods") => "it is a bean (it exports `invoke` and \
+             `methods`): register it as a bean, not as a policy"
             .to_string(),
         _ if names.iter().any(|n| n.starts_with("camel:plugin/")) => format!(
             "it was built for rust-camel's own wasm component (`camel:plugin`), not for this \

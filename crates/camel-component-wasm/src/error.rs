@@ -92,7 +92,7 @@ pub enum WasmError {
     WrongWorld {
         /// The resolved path.
         path: PathBuf,
-        /// The world that was expected (`processor` or `bean`).
+        /// The world that was expected (`processor`, `bean` or `policy`).
         world: &'static str,
         /// What is wrong and what to do about it.
         reason: String,
@@ -227,6 +227,16 @@ pub enum WasmError {
     Bean {
         /// The bean's name.
         bean: String,
+        /// The cause.
+        #[source]
+        source: Box<WasmError>,
+    },
+
+    /// A policy could not be loaded; `source` says why.
+    #[error("wasm policy `{policy}` could not be loaded")]
+    Policy {
+        /// The policy's name.
+        policy: String,
         /// The cause.
         #[source]
         source: Box<WasmError>,

@@ -66,6 +66,9 @@ mod json_budget;
 mod module_needs;
 mod module_path;
 mod plugin;
+mod policy;
+#[cfg(feature = "camel-config")]
+mod policy_config;
 mod private_dir;
 mod produced_body;
 mod producer;
@@ -82,6 +85,9 @@ pub use component::{WasmComponent, WasmComponentBuilder};
 pub use config::{Isolation, WasmPluginConfig};
 pub use endpoint::WasmEndpoint;
 pub use error::{BoxError, GuestError, Result, TrapReason, WasmError, wasm_error_of};
+pub use policy::{PolicyDecision, WasmPolicy};
+#[cfg(feature = "camel-config")]
+pub use policy_config::WasmPolicies;
 pub use producer::WasmProducer;
 pub use runtime::{PoolingOptions, WasmRuntime, WasmRuntimeBuilder};
 

@@ -22,6 +22,8 @@ pub(crate) struct PluginContext {
     /// Observability handed to producers created by `camel-call`; set when
     /// the framework creates our producer.
     pub(crate) observability: OnceLock<Arc<dyn RuntimeObservability>>,
+    /// Whether `host-store` and the other state writes are allowed.
+    pub(crate) state_writes: bool,
 }
 
 impl std::fmt::Debug for PluginContext {
@@ -40,6 +42,7 @@ impl PluginContext {
         module_id: Arc<str>,
         config: WasmPluginConfig,
         registry: Option<Arc<dyn ComponentContext>>,
+        state_writes: bool,
     ) -> Self {
         let state = StateStore::new(&config);
         PluginContext {
@@ -49,6 +52,7 @@ impl PluginContext {
             state,
             registry,
             observability: OnceLock::new(),
+            state_writes,
         }
     }
 }

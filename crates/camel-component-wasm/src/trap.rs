@@ -154,6 +154,7 @@ mod tests {
             "/abs/p.wasm".into(),
             Default::default(),
             None,
+            true,
         ));
         Store::new(&engine, WasmHostState::new(plugin))
     }

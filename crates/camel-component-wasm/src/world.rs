@@ -6,13 +6,19 @@ use std::future::Future;
 use wasmtime::Store;
 use wasmtime::component::InstancePre;
 
-use crate::bindings::{bean, processor};
+use crate::bindings::{bean, policy, processor};
 use crate::host_state::WasmHostState;
 
 /// A WIT world whose components the host can instantiate and initialise.
 pub(crate) trait PluginWorld: Send + Sync + 'static {
     /// The world's name, for errors.
     const NAME: &'static str;
+    /// Whether its plugins may call endpoints (`camel-call`, `camel-poll`)
+    /// when their `allow-call` grants it.
+    const MAY_CALL: bool = true;
+    /// Whether its plugins may change their state unless `state-writes`
+    /// says otherwise.
+    const STATE_WRITES_BY_DEFAULT: bool = true;
     /// The pre-instantiated, type-checked component.
     type Pre: Send + Sync + 'static;
     /// A live instance's typed exports.
@@ -160,5 +166,55 @@ impl PluginWorld for BeanWorld {
             .camel_wasm_bean_body_source()
             .call_cancel(store, id)
             .await
+    }
+}
+
+/// The `policy` world: `init(config)` and `evaluate(check)`. Policies make
+/// no calls, write no state by default and stream no bodies.
+#[derive(Debug)]
+pub(crate) struct PolicyWorld;
+
+impl PluginWorld for PolicyWorld {
+    const NAME: &'static str = "policy";
+    const MAY_CALL: bool = false;
+    const STATE_WRITES_BY_DEFAULT: bool = false;
+    type Pre = policy::PolicyPre<WasmHostState>;
+    type Bindings = policy::Policy;
+    type InitArgs = Vec<(String, String)>;
+
+    fn pre(pre: InstancePre<WasmHostState>) -> wasmtime::Result<Self::Pre> {
+        policy::PolicyPre::new(pre)
+    }
+
+    async fn instantiate(
+        pre: &Self::Pre,
+        store: &mut Store<WasmHostState>,
+    ) -> wasmtime::Result<Self::Bindings> {
+        pre.instantiate_async(store).await
+    }
+
+    async fn init(
+        bindings: &Self::Bindings,
+        store: &mut Store<WasmHostState>,
+        args: &Vec<(String, String)>,
+    ) -> wasmtime::Result<Result<(), String>> {
+        bindings.call_init(store, args).await
+    }
+
+    async fn next(
+        _bindings: &Self::Bindings,
+        _store: &mut Store<WasmHostState>,
+        _id: u32,
+        _max: u32,
+    ) -> wasmtime::Result<NextPiece> {
+        Err(wasmtime::format_err!("a policy does not stream bodies"))
+    }
+
+    async fn cancel(
+        _bindings: &Self::Bindings,
+        _store: &mut Store<WasmHostState>,
+        _id: u32,
+    ) -> wasmtime::Result<()> {
+        Ok(())
     }
 }

@@ -3,13 +3,16 @@
 //!
 //! A plugin is a `cdylib` crate built for `wasm32-wasip2` (such a build is
 //! already a component; no extra tooling is needed). It implements one of the
-//! two worlds of the `camel:wasm@0.2.0` WIT package:
+//! three worlds of the `camel:wasm@0.2.0` WIT package:
 //!
 //! - **processor**: one function that receives an [`Exchange`] and returns
 //!   it, used by `wasm:` route endpoints. Write it as a plain (or `async`)
 //!   function and mark it with [`#[plugin]`](macro@plugin).
 //! - **bean**: several named methods called from `bean` route steps.
 //!   Implement [`BeanPlugin`] or list the methods in [`export_bean!`].
+//! - **policy**: authorization decisions for routes' `security_policy`
+//!   (route checks and permission checks). Implement [`PolicyPlugin`] and
+//!   export it with [`export_policy!`].
 //!
 //! Plugins can call back into the host through [`Host`] (call other
 //! endpoints, read and write exchange properties, keep state) and
@@ -97,6 +100,7 @@ mod error;
 mod fields;
 mod host;
 mod json;
+mod policy;
 pub mod state_helpers;
 mod stream;
 mod types;
@@ -109,6 +113,7 @@ pub use error::PluginError;
 pub use fields::Fields;
 pub use host::Host;
 pub use json::Json;
+pub use policy::{Decision, PermissionCheck, PolicyPlugin, Principal, RouteCheck, Transport};
 pub use stream::{BodyReader, BodyStream};
 pub use types::{Body, Exchange, Message, Pattern, Value};
 

@@ -80,6 +80,8 @@ mod tests {
             "sandbox_probe",
             "bean_greeter",
             "bean_init_fails",
+            "policy_roles",
+            "policy_hostile",
         ] {
             assert!(names.contains(&expected), "missing guest `{expected}`");
         }

@@ -104,7 +104,9 @@ impl wit_host::Host for WasmHostState {
         key: String,
         value: String,
     ) -> wasmtime::Result<Result<(), wit::Error>> {
-        Ok(self.plugin.state.store(key, value).map_err(state_error))
+        Ok(self
+            .writable()
+            .and_then(|()| self.plugin.state.store(key, value).map_err(state_error)))
     }
 
     fn host_load(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, wit::Error>> {
@@ -116,7 +118,9 @@ impl wit_host::Host for WasmHostState {
         key: String,
         delta: i64,
     ) -> wasmtime::Result<Result<i64, wit::Error>> {
-        Ok(self.plugin.state.increment(key, delta).map_err(state_error))
+        Ok(self
+            .writable()
+            .and_then(|()| self.plugin.state.increment(key, delta).map_err(state_error)))
     }
 
     fn host_compare_and_set(
@@ -125,10 +129,26 @@ impl wit_host::Host for WasmHostState {
         expected: Option<String>,
         value: String,
     ) -> wasmtime::Result<Result<bool, wit::Error>> {
-        Ok(self
-            .plugin
-            .state
-            .compare_and_set(key, expected.as_deref(), value)
-            .map_err(state_error))
+        Ok(self.writable().and_then(|()| {
+            self.plugin
+                .state
+                .compare_and_set(key, expected.as_deref(), value)
+                .map_err(state_error)
+        }))
+    }
+}
+
+impl WasmHostState {
+    /// Whether the plugin may change its state (`state-writes`).
+    fn writable(&self) -> Result<(), wit::Error> {
+        if self.plugin.state_writes {
+            Ok(())
+        } else {
+            Err(wit::Error::Denied(
+                "this plugin's state is read-only (`state-writes=false`; policies are read-only \
+                 unless their configuration sets `state-writes=true`)"
+                    .to_string(),
+            ))
+        }
     }
 }

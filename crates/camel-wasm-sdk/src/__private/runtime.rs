@@ -12,8 +12,9 @@ use std::sync::{Arc, Once};
 use std::task::{Context, Poll, Wake, Waker};
 
 use super::convert::{error_into_wit, exchange_from_wit, exchange_into_wit};
-use super::{bean, wit};
-use crate::{BeanPlugin, Exchange, PluginError};
+use super::{bean, policy, wit};
+use crate::policy::{Decision, PermissionCheck, Principal, RouteCheck, Transport};
+use crate::{BeanPlugin, Exchange, PluginError, PolicyPlugin};
 
 /// Installs (once) the panic hook that reports panics to the host.
 ///
@@ -230,6 +231,65 @@ impl<T: BeanPlugin> bean::exports::camel::wasm::bean_body_source::Guest for Bean
 
     fn cancel(id: u32) {
         body_source_cancel(id);
+    }
+}
+
+/// Exports a [`PolicyPlugin`] as the `policy` world (`export_policy!`).
+pub struct PolicyAdapter<T>(PhantomData<T>);
+
+impl<T> std::fmt::Debug for PolicyAdapter<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PolicyAdapter")
+    }
+}
+
+use policy::camel::wasm::policy_types as wit_policy;
+
+impl<T: PolicyPlugin> policy::Guest for PolicyAdapter<T> {
+    fn init(config: Vec<(String, String)>) -> Result<(), String> {
+        install_panic_hook();
+        T::init(config.into_iter().collect())
+    }
+
+    fn evaluate(check: wit_policy::Check) -> Result<wit_policy::Decision, wit::Error> {
+        install_panic_hook();
+        let decision = match check {
+            wit_policy::Check::Route(check) => T::check_route(RouteCheck {
+                principal: principal_from_wit(check.principal),
+                provider: check.provider,
+                transport: match check.transport {
+                    wit_policy::Transport::Http => Transport::Http,
+                    wit_policy::Transport::Ws => Transport::Ws,
+                    wit_policy::Transport::Grpc => Transport::Grpc,
+                    wit_policy::Transport::Mcp => Transport::Mcp,
+                    wit_policy::Transport::Wasm => Transport::Wasm,
+                },
+                exchange: exchange_from_wit(check.exchange),
+            }),
+            wit_policy::Check::Permission(check) => T::check_permission(PermissionCheck {
+                principal: principal_from_wit(check.principal),
+                resource: check.resource,
+                action: check.action,
+                scopes: check.scopes,
+                context: check.context,
+            }),
+        };
+        match decision {
+            Ok(Decision::Grant) => Ok(wit_policy::Decision::Grant),
+            Ok(Decision::Deny(reason)) => Ok(wit_policy::Decision::Deny(reason)),
+            Err(error) => Err(error_into_wit(error)),
+        }
+    }
+}
+
+fn principal_from_wit(principal: wit_policy::Principal) -> Principal {
+    Principal {
+        subject: principal.subject,
+        issuer: principal.issuer,
+        audience: principal.audience,
+        scopes: principal.scopes,
+        roles: principal.roles,
+        claims: principal.claims,
     }
 }
 
