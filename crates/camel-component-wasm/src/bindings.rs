@@ -54,6 +54,21 @@ pub(crate) mod policy {
     });
 }
 
+/// Bindings for the `source` world; the shared interfaces come from
+/// [`processor`].
+pub(crate) mod source {
+    wasmtime::component::bindgen!({
+        path: "wit",
+        world: "source",
+        exports: { default: async },
+        with: {
+            "camel:wasm/types": super::processor::camel::wasm::types,
+            "camel:wasm/host": super::processor::camel::wasm::host,
+        },
+    });
+}
+
 pub(crate) use policy::camel::wasm::policy_types as wit_policy;
 pub(crate) use processor::camel::wasm::host::{self as wit_host};
 pub(crate) use processor::camel::wasm::types as wit;
+pub(crate) use source::camel::wasm::source_types as wit_source;

@@ -16,6 +16,9 @@ use crate::module_path;
 use crate::plugin::PluginContext;
 use crate::policy::WasmPolicy;
 use crate::runtime::{LoadedModule, WasmRuntime};
+use crate::source::SourceEndpoint;
+use crate::source::options::SourceOptions;
+use crate::world::SourceWorld;
 
 /// The URI scheme of [`WasmComponent`].
 pub(crate) const SCHEME: &str = "wasm";
@@ -97,6 +100,24 @@ impl WasmComponent {
     }
 
     fn create(&self, uri: &str, ctx: Option<&dyn ComponentContext>) -> Result<WasmEndpoint> {
+        match self.create_any(uri, ctx, false)? {
+            Created::Processor(endpoint) => Ok(endpoint),
+            // Not made unless asked for; the processor world's check fails
+            // first for a source.
+            Created::Source(_) => Err(WasmError::Config {
+                reason: format!("{uri}: a source plugin is not a processor"),
+            }),
+        }
+    }
+
+    /// Creates the endpoint for `uri`: a processor step, or a source (a
+    /// component of the `source` world, for `from`).
+    fn create_any(
+        &self,
+        uri: &str,
+        ctx: Option<&dyn ComponentContext>,
+        sources: bool,
+    ) -> Result<Created> {
         let parts = parse_uri(uri).map_err(|e| WasmError::InvalidUri {
             uri: uri.to_string(),
             reason: e.to_string(),
@@ -107,19 +128,53 @@ impl WasmComponent {
                 reason: format!("expected the `{SCHEME}:` scheme"),
             });
         }
-        let config = self.inner.defaults.clone().with_options(&parts.params)?;
+        let mut params = parts.params.clone();
+        let source_options = SourceOptions::take_from(&mut params)?;
+        let config = self.inner.defaults.clone().with_options(&params)?;
         self.check_fits_runtime(&config)?;
         let file = module_path::read(&self.inner.base_dir, &parts.path, config.max_module_size)?;
         let module = self.inner.runtime.load(file)?;
-        let pool = self.pool(&parts.path, &module, config, ())?;
-        if let Some(ctx) = ctx {
-            ctx.register_current_route_health_check(Arc::new(PluginHealthCheck::new(
-                format!("{SCHEME}:{}", parts.path),
-                pool.guard.clone(),
+        let health = |guard| {
+            if let Some(ctx) = ctx {
+                ctx.register_current_route_health_check(Arc::new(PluginHealthCheck::new(
+                    format!("{SCHEME}:{}", parts.path),
+                    guard,
+                )));
+            }
+        };
+        if sources && self.exports(&module, "on-event") {
+            let pool = self.pool::<SourceWorld>(&parts.path, &module, config, ())?;
+            health(pool.guard.clone());
+            tracing::debug!(plugin = %parts.path, "wasm source endpoint created");
+            return Ok(Created::Source(SourceEndpoint::new(
+                uri.to_string(),
+                pool,
+                source_options,
             )));
         }
+        if let Some(name) = crate::source::options::NAMES
+            .iter()
+            .find(|name| parts.params.contains_key(**name))
+        {
+            return Err(crate::config::invalid(
+                name,
+                &parts.params[*name],
+                "applies to source plugins (in `from`) only; this plugin is a processor",
+            ));
+        }
+        let pool = self.pool(&parts.path, &module, config, ())?;
+        health(pool.guard.clone());
         tracing::debug!(plugin = %parts.path, "wasm endpoint created");
-        Ok(WasmEndpoint::new(uri.to_string(), pool))
+        Ok(Created::Processor(WasmEndpoint::new(uri.to_string(), pool)))
+    }
+
+    /// Whether the component exports a function named `name` at top level.
+    fn exports(&self, module: &LoadedModule, name: &str) -> bool {
+        module
+            .component
+            .component_type()
+            .exports(self.inner.runtime.engine())
+            .any(|(export, _)| export == name)
     }
 
     /// The instance pool of one plugin, after checking `config` against
@@ -306,14 +361,21 @@ impl Component for WasmComponent {
         uri: &str,
         ctx: &dyn ComponentContext,
     ) -> Result<Box<dyn Endpoint>, CamelError> {
-        match self.create(uri, Some(ctx)) {
-            Ok(endpoint) => Ok(Box::new(endpoint)),
+        match self.create_any(uri, Some(ctx), true) {
+            Ok(Created::Processor(endpoint)) => Ok(Box::new(endpoint)),
+            Ok(Created::Source(endpoint)) => Ok(Box::new(endpoint)),
             Err(err) => {
                 tracing::warn!(uri, error = %crate::error::error_chain(&err), "wasm endpoint rejected");
                 Err(err.into())
             }
         }
     }
+}
+
+/// An endpoint of either kind.
+enum Created {
+    Processor(WasmEndpoint),
+    Source(SourceEndpoint),
 }
 
 /// Builds a [`WasmComponent`].

@@ -56,6 +56,9 @@ pub(crate) fn exports<W: PluginWorld>(engine: &Engine, component: &Component) ->
              {}",
             W::NAME
         ),
+        "processor" | "bean" | "policy" if has("on-event") => "it is a source (it exports \
+             `on-event`): use it to start a route, `from(\"wasm:…\")`"
+            .to_string(),
         "processor" | "bean" if has("evaluate") => "it is a policy (it exports `evaluate`): \
              register it as a security policy or permission evaluator (`[security.policies.wasm.<name>]`, \
              `[security.permissions.<name>]` in Camel.toml, or `WasmComponent::policy`)"

@@ -73,6 +73,7 @@ mod private_dir;
 mod produced_body;
 mod producer;
 mod runtime;
+mod source;
 mod state_store;
 mod trap;
 mod wasi;

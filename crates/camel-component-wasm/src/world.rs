@@ -6,7 +6,7 @@ use std::future::Future;
 use wasmtime::Store;
 use wasmtime::component::InstancePre;
 
-use crate::bindings::{bean, policy, processor};
+use crate::bindings::{bean, policy, processor, source};
 use crate::host_state::WasmHostState;
 
 /// A WIT world whose components the host can instantiate and initialise.
@@ -208,6 +208,54 @@ impl PluginWorld for PolicyWorld {
         _max: u32,
     ) -> wasmtime::Result<NextPiece> {
         Err(wasmtime::format_err!("a policy does not stream bodies"))
+    }
+
+    async fn cancel(
+        _bindings: &Self::Bindings,
+        _store: &mut Store<WasmHostState>,
+        _id: u32,
+    ) -> wasmtime::Result<()> {
+        Ok(())
+    }
+}
+
+/// The `source` world: `init()`, `plan()`, `on-event(event)` and
+/// `on-reply(exchange)`. Sources stream no bodies of their own.
+#[derive(Debug)]
+pub(crate) struct SourceWorld;
+
+impl PluginWorld for SourceWorld {
+    const NAME: &'static str = "source";
+    type Pre = source::SourcePre<WasmHostState>;
+    type Bindings = source::Source;
+    type InitArgs = ();
+
+    fn pre(pre: InstancePre<WasmHostState>) -> wasmtime::Result<Self::Pre> {
+        source::SourcePre::new(pre)
+    }
+
+    async fn instantiate(
+        pre: &Self::Pre,
+        store: &mut Store<WasmHostState>,
+    ) -> wasmtime::Result<Self::Bindings> {
+        pre.instantiate_async(store).await
+    }
+
+    async fn init(
+        bindings: &Self::Bindings,
+        store: &mut Store<WasmHostState>,
+        _args: &(),
+    ) -> wasmtime::Result<Result<(), String>> {
+        bindings.call_init(store).await
+    }
+
+    async fn next(
+        _bindings: &Self::Bindings,
+        _store: &mut Store<WasmHostState>,
+        _id: u32,
+        _max: u32,
+    ) -> wasmtime::Result<NextPiece> {
+        Err(wasmtime::format_err!("a source does not stream bodies"))
     }
 
     async fn cancel(

@@ -3,7 +3,7 @@
 //!
 //! A plugin is a `cdylib` crate built for `wasm32-wasip2` (such a build is
 //! already a component; no extra tooling is needed). It implements one of the
-//! three worlds of the `camel:wasm@0.2.0` WIT package:
+//! four worlds of the `camel:wasm@0.2.0` WIT package:
 //!
 //! - **processor**: one function that receives an [`Exchange`] and returns
 //!   it, used by `wasm:` route endpoints. Write it as a plain (or `async`)
@@ -13,6 +13,9 @@
 //! - **policy**: authorization decisions for routes' `security_policy`
 //!   (route checks and permission checks). Implement [`PolicyPlugin`] and
 //!   export it with [`export_policy!`].
+//! - **source**: starts routes (`from("wasm:…")`): turns HTTP requests and
+//!   timer ticks into exchanges. Implement [`SourcePlugin`] and export it
+//!   with [`export_source!`].
 //!
 //! Plugins can call back into the host through [`Host`] (call other
 //! endpoints, read and write exchange properties, keep state) and
@@ -101,6 +104,7 @@ mod fields;
 mod host;
 mod json;
 mod policy;
+mod source;
 pub mod state_helpers;
 mod stream;
 mod types;
@@ -114,6 +118,7 @@ pub use fields::Fields;
 pub use host::Host;
 pub use json::Json;
 pub use policy::{Decision, PermissionCheck, PolicyPlugin, Principal, RouteCheck, Transport};
+pub use source::{Event, HttpRequest, HttpResponse, Outcome, SourcePlan, SourcePlugin, Timer};
 pub use stream::{BodyReader, BodyStream};
 pub use types::{Body, Exchange, Message, Pattern, Value};
 

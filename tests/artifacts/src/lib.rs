@@ -82,6 +82,8 @@ mod tests {
             "bean_init_fails",
             "policy_roles",
             "policy_hostile",
+            "source_webhook",
+            "source_timer",
         ] {
             assert!(names.contains(&expected), "missing guest `{expected}`");
         }

@@ -15,6 +15,7 @@ mod policies;
 mod queue;
 mod runtime_options;
 mod sandbox;
+mod sources;
 mod state;
 mod streams;
 mod stress;

@@ -11,10 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Once};
 use std::task::{Context, Poll, Wake, Waker};
 
-use super::convert::{error_into_wit, exchange_from_wit, exchange_into_wit};
-use super::{bean, policy, wit};
+use super::convert::{body_into_wit, error_into_wit, exchange_from_wit, exchange_into_wit};
+use super::{bean, policy, source, wit};
 use crate::policy::{Decision, PermissionCheck, Principal, RouteCheck, Transport};
-use crate::{BeanPlugin, Exchange, PluginError, PolicyPlugin};
+use crate::source::{Event, HttpRequest, HttpResponse, Outcome, SourcePlan};
+use crate::{BeanPlugin, Exchange, PluginError, PolicyPlugin, SourcePlugin};
 
 /// Installs (once) the panic hook that reports panics to the host.
 ///
@@ -279,6 +280,76 @@ impl<T: PolicyPlugin> policy::Guest for PolicyAdapter<T> {
             Ok(Decision::Deny(reason)) => Ok(wit_policy::Decision::Deny(reason)),
             Err(error) => Err(error_into_wit(error)),
         }
+    }
+}
+
+/// Exports a [`SourcePlugin`] as the `source` world (`export_source!`).
+pub struct SourceAdapter<T>(PhantomData<T>);
+
+impl<T> std::fmt::Debug for SourceAdapter<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SourceAdapter")
+    }
+}
+
+use source::camel::wasm::source_types as wit_source;
+
+impl<T: SourcePlugin> source::Guest for SourceAdapter<T> {
+    fn init() -> Result<(), String> {
+        install_panic_hook();
+        T::init()
+    }
+
+    fn plan() -> Result<wit_source::SourcePlan, wit::Error> {
+        install_panic_hook();
+        let plan: SourcePlan = T::plan().map_err(error_into_wit)?;
+        Ok(wit_source::SourcePlan {
+            http: plan.http.map(|path| wit_source::HttpListener { path }),
+            timer: plan.timer.map(|timer| wit_source::Timer {
+                period_ms: u32::try_from(timer.period.as_millis())
+                    .unwrap_or(u32::MAX)
+                    .max(1),
+                times: timer.times,
+            }),
+        })
+    }
+
+    fn on_event(event: wit_source::Event) -> Result<wit_source::Outcome, wit::Error> {
+        install_panic_hook();
+        let event = match event {
+            wit_source::Event::Http(request) => Event::Http(HttpRequest {
+                method: request.method,
+                path: request.path,
+                query: request.query,
+                headers: request.headers,
+                body: crate::__private::body_from_wit(request.body).into_bytes(),
+            }),
+            wit_source::Event::Tick(n) => Event::Tick(n),
+        };
+        match T::on_event(event).map_err(error_into_wit)? {
+            Outcome::Submit(exchange) => {
+                Ok(wit_source::Outcome::Submit(exchange_into_wit(exchange)))
+            }
+            Outcome::Respond(response) => {
+                Ok(wit_source::Outcome::Respond(response_into_wit(response)))
+            }
+            Outcome::Skip => Ok(wit_source::Outcome::Skip),
+        }
+    }
+
+    fn on_reply(reply: wit::Exchange) -> Result<wit_source::HttpResponse, wit::Error> {
+        install_panic_hook();
+        T::on_reply(exchange_from_wit(reply))
+            .map(response_into_wit)
+            .map_err(error_into_wit)
+    }
+}
+
+fn response_into_wit(response: HttpResponse) -> wit_source::HttpResponse {
+    wit_source::HttpResponse {
+        status: response.status,
+        headers: response.headers,
+        body: response.body.map(body_into_wit),
     }
 }
 
