@@ -61,7 +61,7 @@ impl Endpoint for WasmEndpoint {
         _rt: Arc<dyn RuntimeObservability>,
     ) -> Result<Box<dyn Consumer>, CamelError> {
         Err(CamelError::EndpointCreationFailed(format!(
-            "{}: wasm endpoints are processors and cannot be used in `from`",
+            "{}: this plugin is a processor and cannot be used in `from` (a plugin of the `source` world can)",
             self.uri
         )))
     }

@@ -364,6 +364,49 @@ async fn stopping_the_route_lets_requests_in_flight_finish_and_frees_the_port() 
     ctx.stop().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread")]
+#[allow(
+    clippy::result_large_err,
+    reason = "stream items are rust-camel's own Result<Bytes, CamelError>"
+)]
+async fn a_streamed_reply_body_streams_to_the_client() {
+    let port = free_port();
+    let route = RouteBuilder::from(&webhook_uri(port, ""))
+        .route_id("stream")
+        .process(|mut ex: Exchange| async move {
+            // 4 MiB in 64 pieces, produced as the client reads.
+            let pieces = futures::stream::iter(
+                (0..64u8).map(|i| Ok::<_, CamelError>(bytes::Bytes::from(vec![i; 64 * 1024]))),
+            );
+            ex.input.body = Body::Stream(camel_api::StreamBody {
+                stream: Arc::new(tokio::sync::Mutex::new(Some(Box::pin(pieces)))),
+                metadata: Default::default(),
+            });
+            Ok(ex)
+        })
+        .build()
+        .unwrap();
+    let mut ctx = started(route).await;
+    let response = post(&client(), port, r#"{"id": 1}"#).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/octet-stream"
+    );
+    assert!(
+        !response.headers().contains_key("content-length"),
+        "sent chunked, not materialised"
+    );
+    let body = response.bytes().await.unwrap();
+    assert_eq!(body.len(), 64 * 64 * 1024);
+    assert!(
+        body.chunks(64 * 1024)
+            .enumerate()
+            .all(|(i, piece)| piece.iter().all(|b| usize::from(*b) == i))
+    );
+    ctx.stop().await.unwrap();
+}
+
 /// Posts until the source answers 201 (it may still be binding).
 async fn until_served(client: &reqwest::Client, port: u16) {
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -449,8 +492,19 @@ async fn a_source_whose_guest_traps_serves_again_and_a_crash_loop_backs_off() {
     let refused = post(&client, port, r#"{"id": 3}"#).await;
     assert_eq!(refused.status(), 503);
     assert!(refused.headers().contains_key("retry-after"));
+    // Health says so, under the endpoint's name.
+    let check = format!("wasm:{}", file(guests::SOURCE_WEBHOOK));
+    let status = |report: camel_api::HealthReport| {
+        report
+            .services
+            .into_iter()
+            .find(|s| s.name == check)
+            .map(|s| format!("{:?}", s.status))
+    };
+    assert_eq!(status(ctx.health_check().await).as_deref(), Some("Failed"));
     tokio::time::sleep(camel_component_wasm::test_support::CRASH_LOOP_INITIAL_BACKOFF * 2).await;
     assert_eq!(post(&client, port, r#"{"id": 4}"#).await.status(), 201);
+    assert_eq!(status(ctx.health_check().await).as_deref(), Some("Started"));
     ctx.stop().await.unwrap();
 }
 
