@@ -97,6 +97,7 @@ impl WasmSource {
                 admission: Arc::new(Semaphore::new(self.options.max_pending)),
                 retry_after: self.options.retry_after,
                 max_body: self.pool.plugin.config.max_stream_bytes,
+                read_timeout: self.pool.plugin.config.timeout,
                 stop: self.stop.clone(),
             });
             workers.spawn(http::serve(listener, served, self.options.grace));

@@ -45,6 +45,8 @@ pub(crate) struct Served {
     pub(crate) admission: Arc<Semaphore>,
     pub(crate) retry_after: Duration,
     pub(crate) max_body: usize,
+    /// How long reading a request body may take.
+    pub(crate) read_timeout: Duration,
     pub(crate) stop: CancellationToken,
 }
 
@@ -61,7 +63,11 @@ pub(crate) async fn serve(listener: TcpListener, served: Arc<Served>, grace: Dur
                         let served = served.clone();
                         async move { Ok::<_, Infallible>(served.handle(request).await) }
                     });
+                    // The timer makes hyper enforce its header read timeout
+                    // (30 s): a client that never finishes its headers does
+                    // not hold a connection forever.
                     let connection = http1::Builder::new()
+                        .timer(hyper_util::rt::TokioTimer::new())
                         .serve_connection(TokioIo::new(stream), service);
                     let connection = graceful.watch(connection);
                     connections.spawn(async move {
@@ -111,7 +117,19 @@ impl Served {
             return self.busy("stopping");
         }
         let (parts, body) = request.into_parts();
-        let bytes = match Limited::new(body, self.max_body).collect().await {
+        // A client trickling its body holds an admission: bounded by the
+        // plugin's `timeout`.
+        let read = tokio::time::timeout(
+            self.read_timeout,
+            Limited::new(body, self.max_body).collect(),
+        );
+        let Ok(read) = read.await else {
+            return plain(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body took too long",
+            );
+        };
+        let bytes = match read {
             Ok(collected) => collected.to_bytes(),
             Err(err) if err.is::<http_body_util::LengthLimitError>() => {
                 return plain(

@@ -407,6 +407,35 @@ async fn a_streamed_reply_body_streams_to_the_client() {
     ctx.stop().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_trickles_its_body_gets_408_and_frees_its_admission() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let port = free_port();
+    let mut ctx = started(webhook_route(
+        &webhook_uri(port, "timeout=0.3&max-pending=1"),
+        Some(2),
+        Duration::ZERO,
+        Arc::new(Gauge::default()),
+    ))
+    .await;
+    let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    slow.write_all(b"POST /orders HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{\"id\":")
+        .await
+        .unwrap();
+    let mut answer = vec![0; 256];
+    let n = tokio::time::timeout(Duration::from_secs(5), slow.read(&mut answer))
+        .await
+        .expect("an answer, not a hang")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]).to_string();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // The only admission is free again.
+    assert_eq!(post(&client(), port, r#"{"id": 1}"#).await.status(), 201);
+    ctx.stop().await.unwrap();
+}
+
 /// Posts until the source answers 201 (it may still be binding).
 async fn until_served(client: &reqwest::Client, port: u16) {
     let deadline = Instant::now() + Duration::from_secs(5);
