@@ -82,6 +82,7 @@ mod tests {
             "bean_init_fails",
             "policy_roles",
             "policy_hostile",
+            "state_ops",
         ] {
             assert!(names.contains(&expected), "missing guest `{expected}`");
         }
