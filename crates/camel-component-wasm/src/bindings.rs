@@ -10,12 +10,18 @@ pub(crate) mod processor {
         path: "wit",
         world: "processor",
         imports: {
-            // Calls and polls await other endpoints, and reading a stream
-            // body awaits its source; everything else is a quick,
-            // synchronous look-up in the per-call host state.
+            // Calls and polls await other endpoints, reading a stream body
+            // awaits its source, and state may live in Redis (the
+            // in-memory store answers without awaiting); everything else
+            // is a quick, synchronous look-up in the per-call host state.
             "camel:wasm/host.camel-call": async | trappable,
             "camel:wasm/host.camel-call-message": async | trappable,
             "camel:wasm/host.camel-poll": async | trappable,
+            "camel:wasm/host.host-store": async | trappable,
+            "camel:wasm/host.host-store-with-ttl": async | trappable,
+            "camel:wasm/host.host-load": async | trappable,
+            "camel:wasm/host.host-increment": async | trappable,
+            "camel:wasm/host.host-compare-and-set": async | trappable,
             "camel:wasm/types.[method]body-stream.read": async | trappable,
             default: trappable,
         },

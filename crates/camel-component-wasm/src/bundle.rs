@@ -86,7 +86,8 @@ impl ComponentBundle for WasmBundle {
     /// Reads `[components.wasm]`: `plugins_dir` (or `base-dir`, default
     /// `plugins`), `compile-cache` (a directory for compiled modules, which
     /// must be private to this user) and any plugin option (`timeout`,
-    /// `max-memory`, ...) as a default for every endpoint and bean. A bundle
+    /// `max-memory`, `state = "redis://…"`, ...) as a default for every
+    /// endpoint and bean. A bundle
     /// made from TOML has no context for `camel-call`; use
     /// [`WasmBundle::with_context`] in code.
     fn from_toml(value: toml::Value) -> Result<Self, CamelError> {
@@ -158,6 +159,20 @@ mod tests {
             component.defaults().timeout,
             std::time::Duration::from_secs(2)
         );
+    }
+
+    #[test]
+    fn from_toml_selects_the_state_backend() {
+        let value: toml::Value =
+            toml::from_str("state = \"redis://127.0.0.1:6379/0\"\nstate-prefix = \"orders-app\"\n")
+                .unwrap();
+        let component = WasmBundle::from_toml(value).unwrap().build().unwrap();
+        let defaults = component.defaults();
+        assert_eq!(defaults.state.to_string(), "redis://127.0.0.1:6379/0");
+        assert_eq!(defaults.state_prefix, "orders-app");
+        let value: toml::Value = toml::from_str("state = \"mongodb://x\"\n").unwrap();
+        let err = WasmBundle::from_toml(value).unwrap_err();
+        assert!(err.to_string().contains("state"), "{err}");
     }
 
     #[test]

@@ -18,6 +18,9 @@ use crate::policy::WasmPolicy;
 use crate::runtime::{LoadedModule, WasmRuntime};
 use crate::source::SourceEndpoint;
 use crate::source::options::SourceOptions;
+use crate::state_store::{
+    RedisConnections, StateStore, bean_namespace, endpoint_namespace, policy_namespace,
+};
 use crate::world::SourceWorld;
 
 /// The URI scheme of [`WasmComponent`].
@@ -37,6 +40,8 @@ struct ComponentInner {
     base_dir: PathBuf,
     defaults: WasmPluginConfig,
     registry: Option<Arc<dyn ComponentContext>>,
+    /// One connection per Redis server named by a `state` option.
+    state_connections: RedisConnections,
 }
 
 impl std::fmt::Debug for WasmComponent {
@@ -134,17 +139,19 @@ impl WasmComponent {
         self.check_fits_runtime(&config)?;
         let file = module_path::read(&self.inner.base_dir, &parts.path, config.max_module_size)?;
         let module = self.inner.runtime.load(file)?;
-        let health = |guard| {
+        let namespace = endpoint_namespace(ctx.and_then(|ctx| ctx.route_id()), &parts.path);
+        let health = |guard, plugin| {
             if let Some(ctx) = ctx {
                 ctx.register_current_route_health_check(Arc::new(PluginHealthCheck::new(
                     format!("{SCHEME}:{}", parts.path),
                     guard,
+                    plugin,
                 )));
             }
         };
         if sources && self.exports(&module, "on-event") {
-            let pool = self.pool::<SourceWorld>(&parts.path, &module, config, ())?;
-            health(pool.guard.clone());
+            let pool = self.pool::<SourceWorld>(&parts.path, &namespace, &module, config, ())?;
+            health(pool.guard.clone(), pool.plugin.clone());
             tracing::debug!(plugin = %parts.path, "wasm source endpoint created");
             return Ok(Created::Source(SourceEndpoint::new(
                 uri.to_string(),
@@ -162,8 +169,8 @@ impl WasmComponent {
                 "applies to source plugins (in `from`) only; this plugin is a processor",
             ));
         }
-        let pool = self.pool(&parts.path, &module, config, ())?;
-        health(pool.guard.clone());
+        let pool = self.pool(&parts.path, &namespace, &module, config, ())?;
+        health(pool.guard.clone(), pool.plugin.clone());
         tracing::debug!(plugin = %parts.path, "wasm endpoint created");
         Ok(Created::Processor(WasmEndpoint::new(uri.to_string(), pool)))
     }
@@ -178,10 +185,12 @@ impl WasmComponent {
     }
 
     /// The instance pool of one plugin, after checking `config` against
-    /// what the module needs.
+    /// what the module needs. `namespace` names its state in a shared
+    /// backend (unless `state-namespace` does).
     fn pool<W: crate::world::PluginWorld>(
         &self,
         name: &str,
+        namespace: &str,
         module: &LoadedModule,
         config: WasmPluginConfig,
         init_args: W::InitArgs,
@@ -195,12 +204,18 @@ impl WasmComponent {
             ));
         }
         let state_writes = config.state_writes.unwrap_or(W::STATE_WRITES_BY_DEFAULT);
-        let plugin = Arc::new(PluginContext::new(
-            Arc::from(name),
+        let name: Arc<str> = Arc::from(name);
+        let state = StateStore::new(&config, &self.inner.state_connections, &name, namespace)
+            .map_err(|reason| {
+                crate::config::invalid("state", &config.state.to_string(), &reason)
+            })?;
+        let plugin = Arc::new(PluginContext::with_state(
+            name,
             Arc::from(module.path.to_string_lossy().as_ref()),
             config,
             self.inner.registry.clone(),
             state_writes,
+            state,
         ));
         InstancePool::new(self.inner.runtime.clone(), module, plugin, init_args)
     }
@@ -262,7 +277,7 @@ impl WasmComponent {
         let module = self
             .read_module(name, &format!("{plugin}.wasm"), limits.max_module_size)
             .await?;
-        let pool = self.pool(name, &module, limits, config)?;
+        let pool = self.pool(name, &bean_namespace(name), &module, limits, config)?;
         WasmBean::start(Arc::from(name), pool).await
     }
 }
@@ -306,7 +321,7 @@ impl WasmComponent {
     ) -> Result<WasmPolicy> {
         self.check_fits_runtime(&limits)?;
         let module = self.read_module(name, path, limits.max_module_size).await?;
-        let pool = self.pool(name, &module, limits, config)?;
+        let pool = self.pool(name, &policy_namespace(name), &module, limits, config)?;
         WasmPolicy::start(Arc::from(name), pool).await
     }
 
@@ -441,6 +456,7 @@ impl WasmComponentBuilder {
                 base_dir: self.base_dir,
                 defaults: self.defaults,
                 registry: self.registry,
+                state_connections: RedisConnections::default(),
             }),
         })
     }

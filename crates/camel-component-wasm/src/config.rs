@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::call_policy::CallPolicy;
 use crate::error::{Result, WasmError};
+use crate::state_backend::{StateBackend, redact};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_MAX_MEMORY: u64 = 50 * 1024 * 1024;
@@ -21,6 +22,12 @@ const DEFAULT_MAX_TABLE_ELEMENTS: usize = 100_000;
 const DEFAULT_MAX_STREAM_BYTES: usize = 10 * 1024 * 1024;
 const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 const DEFAULT_STREAM_TIMEOUT: Duration = Duration::from_secs(60);
+/// What Redis keys start with, unless `state-prefix` says otherwise.
+const DEFAULT_STATE_PREFIX: &str = "camel-wasm";
+/// Longest `state-prefix`.
+const MAX_STATE_PREFIX_BYTES: usize = 64;
+/// Longest `state-namespace`.
+const MAX_STATE_NAMESPACE_BYTES: usize = 200;
 
 /// Shortest accepted `timeout` / `idle-timeout`.
 const MIN_SECONDS: f64 = 0.001;
@@ -110,6 +117,20 @@ pub struct WasmPluginConfig {
     /// state (`host-store`, `host-increment`, `host-compare-and-set`);
     /// unset, processors and beans may and policies may not.
     pub state_writes: Option<bool>,
+    /// `state`, default `memory`: where the plugin's state lives (see
+    /// [`StateBackend`]); `redis://host:port/db` shares it between
+    /// processes.
+    pub state: StateBackend,
+    /// `state-prefix`, default `camel-wasm`: the first part of every Redis
+    /// key (`<prefix>:<namespace>:<key>`), so several applications can
+    /// share one Redis. Letters, digits, `_`, `-` and `.`; at most 64 bytes.
+    pub state_prefix: String,
+    /// `state-namespace`, default none: names the plugin's state in Redis
+    /// instead of the namespace derived from the route and path (or the
+    /// bean or policy name). Endpoints given the same namespace (and
+    /// prefix and server) share their state. Letters, digits, `_`, `-`,
+    /// `.` and `/`; at most 200 bytes. Ignored by `state=memory`.
+    pub state_namespace: Option<String>,
 }
 
 impl Default for WasmPluginConfig {
@@ -134,6 +155,9 @@ impl Default for WasmPluginConfig {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             stream_timeout: DEFAULT_STREAM_TIMEOUT,
             state_writes: None,
+            state: StateBackend::Memory,
+            state_prefix: DEFAULT_STATE_PREFIX.to_string(),
+            state_namespace: None,
         }
     }
 }
@@ -167,6 +191,9 @@ const OPTIONS: &[(&str, &[&str])] = &[
     ("idle-timeout", &[]),
     ("stream-timeout", &[]),
     ("state-writes", &[]),
+    ("state", &[]),
+    ("state-prefix", &[]),
+    ("state-namespace", &[]),
 ];
 
 /// The option `name` stands for (itself, or the option it is an alias of).
@@ -229,6 +256,17 @@ impl WasmPluginConfig {
                     _ => return Err(invalid(name, value, "expected `true` or `false`")),
                 })
             }
+            "state" => {
+                self.state =
+                    StateBackend::parse(value).map_err(|e| invalid(name, &redact(value), &e))?
+            }
+            "state-prefix" => {
+                self.state_prefix = name_token(name, value, MAX_STATE_PREFIX_BYTES, false)?
+            }
+            "state-namespace" => {
+                self.state_namespace =
+                    Some(name_token(name, value, MAX_STATE_NAMESPACE_BYTES, true)?)
+            }
             _ => unreachable!("every option in OPTIONS is handled"),
         }
         Ok(())
@@ -289,6 +327,24 @@ where
         return Err(invalid(name, value, "must be greater than zero"));
     }
     Ok(parsed)
+}
+
+/// A `state-prefix` or `state-namespace`: non-empty, at most `max` bytes,
+/// letters, digits, `_`, `-`, `.` (and `/` where `slash`): never `:`, which
+/// separates the parts of a Redis key.
+fn name_token(name: &str, value: &str, max: usize, slash: bool) -> Result<String> {
+    let value = value.trim();
+    let allowed =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') || (slash && c == '/');
+    if value.is_empty() || value.len() > max || !value.chars().all(allowed) {
+        let extra = if slash { ", `.` and `/`" } else { " and `.`" };
+        return Err(invalid(
+            name,
+            value,
+            &format!("expected 1 to {max} letters, digits, `_`, `-`{extra}"),
+        ));
+    }
+    Ok(value.to_string())
 }
 
 fn at_most(name: &str, value: &str, max: usize) -> Result<usize> {
@@ -371,6 +427,9 @@ mod tests {
             ("idle-timeout", "2.5"),
             ("stream-timeout", "7"),
             ("state-writes", "false"),
+            ("state", "redis://127.0.0.1:6379/3"),
+            ("state-prefix", "shop.v2"),
+            ("state-namespace", "orders/counter"),
         ])
         .unwrap();
         assert_eq!(cfg.timeout, Duration::from_millis(500));
@@ -402,6 +461,11 @@ mod tests {
         assert_eq!(cfg.idle_timeout, Duration::from_millis(2500));
         assert_eq!(cfg.stream_timeout, Duration::from_secs(7));
         assert_eq!(cfg.state_writes, Some(false));
+        assert_eq!(cfg.state.to_string(), "redis://127.0.0.1:6379/3");
+        assert_eq!(cfg.state_prefix, "shop.v2");
+        assert_eq!(cfg.state_namespace.as_deref(), Some("orders/counter"));
+        assert_eq!(with(&[]).unwrap().state, StateBackend::Memory);
+        assert_eq!(with(&[]).unwrap().state_prefix, "camel-wasm");
     }
 
     #[test]
@@ -454,6 +518,11 @@ mod tests {
             ("allow-call-schemes", "dir ect"),
             ("isolation", "none"),
             ("recycle-after", "0"),
+            ("state", "postgres://db"),
+            ("state-prefix", ""),
+            ("state-prefix", "a:b"),
+            ("state-prefix", "a/b"),
+            ("state-namespace", "a:b"),
         ] {
             match with(&[(name, value)]).unwrap_err() {
                 WasmError::InvalidParameter { name: n, .. } => assert_eq!(n, name),
@@ -464,6 +533,11 @@ mod tests {
         assert!(msg.contains("finite"), "{msg}");
         let msg = with(&[("timeout", "1e-300")]).unwrap_err().to_string();
         assert!(msg.contains("at least 0.001"), "{msg}");
+        // A password in a rejected `state` URL is not repeated.
+        let msg = with(&[("state", "redis://u:s3cret@h:x/0")])
+            .unwrap_err()
+            .to_string();
+        assert!(!msg.contains("s3cret") && msg.contains("u:***@h"), "{msg}");
     }
 
     #[test]

@@ -74,6 +74,7 @@ mod produced_body;
 mod producer;
 mod runtime;
 mod source;
+mod state_backend;
 mod state_store;
 mod trap;
 mod wasi;
@@ -91,6 +92,7 @@ pub use policy::{PolicyDecision, WasmPolicy};
 pub use policy_config::WasmPolicies;
 pub use producer::WasmProducer;
 pub use runtime::{PoolingOptions, WasmRuntime, WasmRuntimeBuilder};
+pub use state_backend::StateBackend;
 
 /// Internals for this crate's own tests (feature `test-support`); not part
 /// of the public API.

@@ -37,6 +37,8 @@ impl std::fmt::Debug for PluginContext {
 }
 
 impl PluginContext {
+    /// A plugin whose state is in memory.
+    #[cfg(test)]
     pub(crate) fn new(
         name: Arc<str>,
         module_id: Arc<str>,
@@ -44,7 +46,19 @@ impl PluginContext {
         registry: Option<Arc<dyn ComponentContext>>,
         state_writes: bool,
     ) -> Self {
-        let state = StateStore::new(&config);
+        let state = StateStore::Memory(crate::state_store::MemoryStore::new(&config));
+        Self::with_state(name, module_id, config, registry, state_writes, state)
+    }
+
+    /// A plugin whose state is `state`.
+    pub(crate) fn with_state(
+        name: Arc<str>,
+        module_id: Arc<str>,
+        config: WasmPluginConfig,
+        registry: Option<Arc<dyn ComponentContext>>,
+        state_writes: bool,
+        state: StateStore,
+    ) -> Self {
         PluginContext {
             name,
             module_id,

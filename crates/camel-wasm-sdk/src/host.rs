@@ -143,6 +143,33 @@ impl Host {
         wit_host::host_store(key, value).map_err(error_from_wit)
     }
 
+    /// Stores `value` under `key` like [`Host::store`], to expire `ttl`
+    /// from now: afterwards the key is absent, as if never stored. A later
+    /// [`Host::store`] or [`Host::compare_and_set`] of the key clears the
+    /// expiry; [`Host::increment`] keeps it.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use camel_wasm_sdk::{Host, PluginError};
+    ///
+    /// fn remember_token(token: &str) -> Result<(), PluginError> {
+    ///     Host::store_with_ttl("token", token, Duration::from_secs(300))
+    /// }
+    /// # let _ = remember_token;
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`PluginError::Failed`] for a `ttl` under 1 ms or over `u32::MAX`
+    /// ms (about 49 days), [`PluginError::LimitExceeded`] when the host's
+    /// state limits are hit, or any other error the host reports (with a
+    /// shared backend, `Io` or `Timeout`).
+    pub fn store_with_ttl(key: &str, value: &str, ttl: Duration) -> Result<(), PluginError> {
+        let ttl_ms = u32::try_from(ttl.as_millis())
+            .map_err(|_| PluginError::failed("a state TTL must be at most u32::MAX ms"))?;
+        wit_host::host_store_with_ttl(key, value, ttl_ms).map_err(error_from_wit)
+    }
+
     /// Loads the value stored under `key`, if any.
     ///
     /// # Errors

@@ -84,6 +84,7 @@ mod tests {
             "policy_hostile",
             "source_webhook",
             "source_timer",
+            "state_ops",
         ] {
             assert!(names.contains(&expected), "missing guest `{expected}`");
         }

@@ -125,6 +125,15 @@ impl wit_host::Host for RawState {
         Ok(Err(wit::Error::Denied("not in benchmarks".to_string())))
     }
 
+    fn host_store_with_ttl(
+        &mut self,
+        _key: String,
+        _value: String,
+        _ttl_ms: u32,
+    ) -> wasmtime::Result<Result<(), wit::Error>> {
+        Ok(Err(wit::Error::Denied("not in benchmarks".to_string())))
+    }
+
     fn host_load(&mut self, _key: String) -> wasmtime::Result<Result<Option<String>, wit::Error>> {
         Ok(Ok(None))
     }

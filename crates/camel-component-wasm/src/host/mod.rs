@@ -5,6 +5,7 @@
 //! a [`HostTrap`].
 
 mod call;
+mod state;
 
 use camel_api::Value;
 
@@ -12,7 +13,6 @@ use crate::bindings::{wit, wit_host};
 use crate::body_stream::BodyStream;
 use crate::convert::value_as_text;
 use crate::host_state::WasmHostState;
-use crate::state_store::StateError;
 use crate::trap::HostTrap;
 use wasmtime::component::Resource;
 
@@ -23,13 +23,6 @@ const MAX_PROPERTY_KEY_BYTES: usize = 1024;
 const PROPERTY_WRITE_OVERHEAD: usize = 64;
 
 impl wit::Host for WasmHostState {}
-
-fn state_error(err: StateError) -> wit::Error {
-    match err {
-        StateError::Limit(msg) => wit::Error::LimitExceeded(msg),
-        StateError::Type(msg) => wit::Error::TypeConversion(msg),
-    }
-}
 
 impl wit_host::Host for WasmHostState {
     async fn camel_call(
@@ -99,56 +92,44 @@ impl wit_host::Host for WasmHostState {
         Ok(())
     }
 
-    fn host_store(
+    async fn host_store(
         &mut self,
         key: String,
         value: String,
     ) -> wasmtime::Result<Result<(), wit::Error>> {
-        Ok(self
-            .writable()
-            .and_then(|()| self.plugin.state.store(key, value).map_err(state_error)))
+        Ok(state::store(self, key, value, None).await)
     }
 
-    fn host_load(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, wit::Error>> {
-        Ok(Ok(self.plugin.state.load(&key)))
+    async fn host_store_with_ttl(
+        &mut self,
+        key: String,
+        value: String,
+        ttl_ms: u32,
+    ) -> wasmtime::Result<Result<(), wit::Error>> {
+        Ok(state::store(self, key, value, Some(ttl_ms)).await)
     }
 
-    fn host_increment(
+    async fn host_load(
+        &mut self,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<String>, wit::Error>> {
+        Ok(state::load(self, &key).await)
+    }
+
+    async fn host_increment(
         &mut self,
         key: String,
         delta: i64,
     ) -> wasmtime::Result<Result<i64, wit::Error>> {
-        Ok(self
-            .writable()
-            .and_then(|()| self.plugin.state.increment(key, delta).map_err(state_error)))
+        Ok(state::increment(self, key, delta).await)
     }
 
-    fn host_compare_and_set(
+    async fn host_compare_and_set(
         &mut self,
         key: String,
         expected: Option<String>,
         value: String,
     ) -> wasmtime::Result<Result<bool, wit::Error>> {
-        Ok(self.writable().and_then(|()| {
-            self.plugin
-                .state
-                .compare_and_set(key, expected.as_deref(), value)
-                .map_err(state_error)
-        }))
-    }
-}
-
-impl WasmHostState {
-    /// Whether the plugin may change its state (`state-writes`).
-    fn writable(&self) -> Result<(), wit::Error> {
-        if self.plugin.state_writes {
-            Ok(())
-        } else {
-            Err(wit::Error::Denied(
-                "this plugin's state is read-only (`state-writes=false`; policies are read-only \
-                 unless their configuration sets `state-writes=true`)"
-                    .to_string(),
-            ))
-        }
+        Ok(state::compare_and_set(self, key, expected, value).await)
     }
 }
