@@ -36,6 +36,14 @@
 //! plugin reaches other endpoints (`camel-call`) only where its `allow-call`
 //! option grants them. Failures are typed [`WasmError`]s, carried inside
 //! `CamelError::ProcessorErrorWithSource` (see [`wasm_error_of`]).
+//!
+//! The same machinery runs the other three kinds of plugin: beans
+//! ([`WasmBean`], called from `bean` steps), authorization policies
+//! ([`WasmPolicy`], a rust-camel `SecurityPolicy` and camel-auth
+//! `PermissionEvaluator`), and sources (`from("wasm:hook.wasm?listen=…")`: a
+//! plugin that turns HTTP requests or timer ticks into exchanges). Plugin
+//! state lives in memory or, shared by several processes, in Redis
+//! ([`StateBackend`]).
 
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
