@@ -43,21 +43,31 @@ pub(crate) trait PluginWorld: Send + Sync + 'static {
     ) -> impl Future<Output = wasmtime::Result<Result<(), String>>> + Send;
 
     /// The next piece of the body the guest produces under `id`
-    /// (`body-source.next`).
+    /// (`body-source.next`). Worlds without a `body-source` export keep
+    /// the default: such a guest cannot have produced a body.
     fn next(
-        bindings: &Self::Bindings,
-        store: &mut Store<WasmHostState>,
-        id: u32,
-        max: u32,
-    ) -> impl Future<Output = wasmtime::Result<NextPiece>> + Send;
+        _bindings: &Self::Bindings,
+        _store: &mut Store<WasmHostState>,
+        _id: u32,
+        _max: u32,
+    ) -> impl Future<Output = wasmtime::Result<NextPiece>> + Send {
+        async move {
+            Err(wasmtime::format_err!(
+                "a {} plugin does not stream bodies",
+                Self::NAME
+            ))
+        }
+    }
 
     /// Tells the guest the consumer of body `id` went away
-    /// (`body-source.cancel`).
+    /// (`body-source.cancel`); nothing to tell for worlds without one.
     fn cancel(
-        bindings: &Self::Bindings,
-        store: &mut Store<WasmHostState>,
-        id: u32,
-    ) -> impl Future<Output = wasmtime::Result<()>> + Send;
+        _bindings: &Self::Bindings,
+        _store: &mut Store<WasmHostState>,
+        _id: u32,
+    ) -> impl Future<Output = wasmtime::Result<()>> + Send {
+        async move { Ok(()) }
+    }
 }
 
 /// What `body-source.next` returns.
@@ -200,23 +210,6 @@ impl PluginWorld for PolicyWorld {
     ) -> wasmtime::Result<Result<(), String>> {
         bindings.call_init(store, args).await
     }
-
-    async fn next(
-        _bindings: &Self::Bindings,
-        _store: &mut Store<WasmHostState>,
-        _id: u32,
-        _max: u32,
-    ) -> wasmtime::Result<NextPiece> {
-        Err(wasmtime::format_err!("a policy does not stream bodies"))
-    }
-
-    async fn cancel(
-        _bindings: &Self::Bindings,
-        _store: &mut Store<WasmHostState>,
-        _id: u32,
-    ) -> wasmtime::Result<()> {
-        Ok(())
-    }
 }
 
 /// The `source` world: `init()`, `plan()`, `on-event(event)` and
@@ -247,22 +240,5 @@ impl PluginWorld for SourceWorld {
         _args: &(),
     ) -> wasmtime::Result<Result<(), String>> {
         bindings.call_init(store).await
-    }
-
-    async fn next(
-        _bindings: &Self::Bindings,
-        _store: &mut Store<WasmHostState>,
-        _id: u32,
-        _max: u32,
-    ) -> wasmtime::Result<NextPiece> {
-        Err(wasmtime::format_err!("a source does not stream bodies"))
-    }
-
-    async fn cancel(
-        _bindings: &Self::Bindings,
-        _store: &mut Store<WasmHostState>,
-        _id: u32,
-    ) -> wasmtime::Result<()> {
-        Ok(())
     }
 }

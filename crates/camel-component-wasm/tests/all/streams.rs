@@ -191,6 +191,24 @@ async fn a_stalled_producer_hits_the_no_progress_timeout() {
     crate::support::assert_next_ok(&t, "stall").await;
 }
 
+/// Asks route `produce` for a 1 GiB body the guest produces lazily and
+/// takes its stream.
+async fn produced_gibibyte(
+    t: &TestContext,
+) -> futures::stream::BoxStream<'static, Result<Bytes, CamelError>> {
+    let reply = t
+        .send(
+            "produce",
+            with_headers(Body::Empty, &[("size", &(1u64 << 30).to_string())]),
+        )
+        .await
+        .unwrap();
+    let Body::Stream(stream) = reply.input.body else {
+        panic!("expected a stream");
+    };
+    stream.stream.lock().await.take().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn dropping_a_produced_body_cancels_the_guest_and_frees_the_instance() {
     let t: TestContext = one_route(
@@ -200,17 +218,7 @@ async fn dropping_a_produced_body_cancels_the_guest_and_frees_the_instance() {
     )
     .await;
     for _ in 0..20 {
-        let reply = t
-            .send(
-                "produce",
-                with_headers(Body::Empty, &[("size", &(1u64 << 30).to_string())]),
-            )
-            .await
-            .unwrap();
-        let Body::Stream(stream) = reply.input.body else {
-            panic!("expected a stream");
-        };
-        let mut stream = stream.stream.lock().await.take().unwrap();
+        let mut stream = produced_gibibyte(&t).await;
         let mut read = 0;
         while read < 1 << 20 {
             read += stream.next().await.unwrap().unwrap().len();
@@ -235,17 +243,7 @@ async fn a_consumer_that_stops_reading_lets_the_instance_go_after_the_stream_tim
         "max-concurrent-calls=1&timeout=5&stream-timeout=0.3",
     )
     .await;
-    let reply = t
-        .send(
-            "produce",
-            with_headers(Body::Empty, &[("size", &(1u64 << 30).to_string())]),
-        )
-        .await
-        .unwrap();
-    let Body::Stream(stream) = reply.input.body else {
-        panic!("expected a stream");
-    };
-    let mut stream = stream.stream.lock().await.take().unwrap();
+    let mut stream = produced_gibibyte(&t).await;
     assert!(!stream.next().await.unwrap().unwrap().is_empty());
     // Holding the body without reading pins the only instance until the
     // stream timeout lets it go; then the next exchange gets it.
