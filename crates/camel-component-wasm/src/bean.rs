@@ -13,6 +13,7 @@ use crate::bindings::bean::Bean;
 use crate::bindings::wit;
 use crate::body_stream::{self, Detached};
 use crate::call_chain::CallChain;
+use crate::call_span::CallSite;
 use crate::convert::{self, InStreams};
 use crate::error::{GuestError, Result, WasmError};
 use crate::guest_text;
@@ -93,10 +94,15 @@ impl WasmBean {
     /// Warms the pool with one instance (running `init`) and reads the
     /// bean's method list.
     pub(crate) async fn start(name: Arc<str>, pool: Arc<InstancePool<BeanWorld>>) -> Result<Self> {
-        let (methods, _) = pool
-            .call(Methods, Default::default(), CallChain::empty(), None)
-            .await;
-        let methods: Vec<String> = methods?
+        let span = pool.span(CallSite::export("methods"));
+        let methods = pool.observe(span, async {
+            let (methods, _) = pool
+                .call(Methods, Default::default(), CallChain::empty(), None)
+                .await;
+            methods
+        });
+        let methods: Vec<String> = methods
+            .await?
             .0
             .into_iter()
             .map(guest_text::summary_owned)
@@ -129,6 +135,16 @@ impl WasmBean {
     /// [`WasmError::Guest`] with `not-found` for an unknown method (listing
     /// the bean's methods), or any runtime [`WasmError`].
     pub async fn invoke(&self, method: &str, exchange: &mut Exchange) -> Result<()> {
+        let span = self.pool.span(CallSite {
+            method: Some(method),
+            ..CallSite::export("invoke").exchange(exchange)
+        });
+        self.pool
+            .observe(span, self.invoke_traced(method, exchange))
+            .await
+    }
+
+    async fn invoke_traced(&self, method: &str, exchange: &mut Exchange) -> Result<()> {
         let plugin = &self.pool.plugin;
         if !self.methods.iter().any(|m| m == method) {
             return Err(WasmError::Guest {

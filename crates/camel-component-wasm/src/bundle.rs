@@ -85,7 +85,8 @@ impl ComponentBundle for WasmBundle {
 
     /// Reads `[components.wasm]`: `plugins_dir` (or `base-dir`, default
     /// `plugins`), `compile-cache` (a directory for compiled modules, which
-    /// must be private to this user) and any plugin option (`timeout`,
+    /// must be private to this user), `metrics-interval` (seconds between
+    /// two hand-overs of counted metrics, default 1) and any plugin option (`timeout`,
     /// `max-memory`, `state = "redis://…"`, ...) as a default for every
     /// endpoint and bean. A bundle
     /// made from TOML has no context for `camel-call`; use
@@ -102,12 +103,14 @@ impl ComponentBundle for WasmBundle {
         };
         let mut base_dir = PathBuf::from(DEFAULT_PLUGINS_DIR);
         let mut compile_cache = None;
+        let mut metrics_interval = None;
         let mut defaults = WasmPluginConfig::default();
         for (key, value) in table {
             let text = match value {
                 toml::Value::String(s) => s,
                 toml::Value::Integer(i) => i.to_string(),
                 toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
                 other => {
                     return Err(CamelError::Config(format!(
                         "[components.wasm] {key}: unsupported value type {}",
@@ -118,12 +121,29 @@ impl ComponentBundle for WasmBundle {
             match key.as_str() {
                 "plugins_dir" | "plugins-dir" | "base-dir" => base_dir = PathBuf::from(text),
                 "compile-cache" => compile_cache = Some(PathBuf::from(text)),
+                "metrics-interval" => {
+                    metrics_interval = Some(
+                        text.trim()
+                            .parse::<f64>()
+                            .ok()
+                            .filter(|s| (0.001..=3600.0).contains(s))
+                            .map(std::time::Duration::from_secs_f64)
+                            .ok_or_else(|| {
+                                CamelError::Config(format!(
+                                    "[components.wasm] metrics-interval = {text}: expected seconds between 0.001 and 3600"
+                                ))
+                            })?,
+                    )
+                }
                 _ => defaults
                     .set(&key, &text)
                     .map_err(|e| CamelError::Config(format!("[components.wasm]: {e}")))?,
             }
         }
         let mut bundle = WasmBundle::new(base_dir).with_defaults(defaults);
+        if let Some(interval) = metrics_interval {
+            bundle.builder = bundle.builder.metrics_interval(interval);
+        }
         if let Some(dir) = compile_cache {
             let runtime = crate::WasmRuntime::builder()
                 .compile_cache(dir)
@@ -173,6 +193,27 @@ mod tests {
         let value: toml::Value = toml::from_str("state = \"mongodb://x\"\n").unwrap();
         let err = WasmBundle::from_toml(value).unwrap_err();
         assert!(err.to_string().contains("state"), "{err}");
+    }
+
+    #[test]
+    fn from_toml_takes_booleans_and_the_metrics_interval() {
+        let value: toml::Value = toml::from_str(
+            "metrics = false
+state-writes = true
+metrics-interval = 0.5
+",
+        )
+        .unwrap();
+        let component = WasmBundle::from_toml(value).unwrap().build().unwrap();
+        assert!(!component.defaults().metrics);
+        assert_eq!(component.defaults().state_writes, Some(true));
+        let value: toml::Value = toml::from_str(
+            "metrics-interval = 0
+",
+        )
+        .unwrap();
+        let err = WasmBundle::from_toml(value).unwrap_err();
+        assert!(err.to_string().contains("metrics-interval"), "{err}");
     }
 
     #[test]

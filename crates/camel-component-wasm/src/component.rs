@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use camel_api::CamelError;
+use camel_api::{AsyncHealthCheck, CamelError, MetricsCollector};
 use camel_component_api::{Component, ComponentContext, Endpoint, parse_uri};
 
 use crate::bean::WasmBean;
@@ -12,6 +12,7 @@ use crate::endpoint::WasmEndpoint;
 use crate::error::{Result, WasmError};
 use crate::health::PluginHealthCheck;
 use crate::instance_pool::InstancePool;
+use crate::metrics::{DEFAULT_FLUSH_INTERVAL, MetricLabels, PluginMetrics};
 use crate::module_path;
 use crate::plugin::PluginContext;
 use crate::policy::WasmPolicy;
@@ -42,6 +43,13 @@ struct ComponentInner {
     registry: Option<Arc<dyn ComponentContext>>,
     /// One connection per Redis server named by a `state` option.
     state_connections: RedisConnections,
+    /// Where beans' and policies' metrics go (endpoints use their route's
+    /// context): the builder's collector, else the context's.
+    metrics: Option<Arc<dyn MetricsCollector>>,
+    /// How often counted metrics are handed to the collector.
+    metrics_interval: std::time::Duration,
+    /// The health checks of the beans and policies loaded so far.
+    health_checks: std::sync::Mutex<Vec<Arc<dyn AsyncHealthCheck>>>,
 }
 
 impl std::fmt::Debug for WasmComponent {
@@ -75,6 +83,8 @@ impl WasmComponent {
             defaults: WasmPluginConfig::default(),
             registry: None,
             runtime: None,
+            metrics: None,
+            metrics_interval: DEFAULT_FLUSH_INTERVAL,
         }
     }
 
@@ -150,7 +160,8 @@ impl WasmComponent {
             }
         };
         if sources && self.exports(&module, "on-event") {
-            let pool = self.pool::<SourceWorld>(&parts.path, &namespace, &module, config, ())?;
+            let pool =
+                self.pool::<SourceWorld>(&parts.path, &namespace, &module, config, (), ctx)?;
             health(pool.guard.clone(), pool.plugin.clone());
             tracing::debug!(plugin = %parts.path, "wasm source endpoint created");
             return Ok(Created::Source(SourceEndpoint::new(
@@ -169,7 +180,7 @@ impl WasmComponent {
                 "applies to source plugins (in `from`) only; this plugin is a processor",
             ));
         }
-        let pool = self.pool(&parts.path, &namespace, &module, config, ())?;
+        let pool = self.pool(&parts.path, &namespace, &module, config, (), ctx)?;
         health(pool.guard.clone(), pool.plugin.clone());
         tracing::debug!(plugin = %parts.path, "wasm endpoint created");
         Ok(Created::Processor(WasmEndpoint::new(uri.to_string(), pool)))
@@ -186,7 +197,8 @@ impl WasmComponent {
 
     /// The instance pool of one plugin, after checking `config` against
     /// what the module needs. `namespace` names its state in a shared
-    /// backend (unless `state-namespace` does).
+    /// backend (unless `state-namespace` does). `ctx` is the route's
+    /// context for an endpoint (its route labels the metrics).
     fn pool<W: crate::world::PluginWorld>(
         &self,
         name: &str,
@@ -194,6 +206,7 @@ impl WasmComponent {
         module: &LoadedModule,
         config: WasmPluginConfig,
         init_args: W::InitArgs,
+        ctx: Option<&dyn ComponentContext>,
     ) -> Result<Arc<InstancePool<W>>> {
         module.needs.check(&config)?;
         if !W::MAY_CALL && !config.call_policy.is_deny_all() {
@@ -209,6 +222,7 @@ impl WasmComponent {
             .map_err(|reason| {
                 crate::config::invalid("state", &config.state.to_string(), &reason)
             })?;
+        let metrics = self.metrics_for::<W>(&name, &config, &state, ctx);
         let plugin = Arc::new(PluginContext::with_state(
             name,
             Arc::from(module.path.to_string_lossy().as_ref()),
@@ -216,8 +230,81 @@ impl WasmComponent {
             self.inner.registry.clone(),
             state_writes,
             state,
+            metrics,
         ));
         InstancePool::new(self.inner.runtime.clone(), module, plugin, init_args)
+    }
+
+    /// The metrics of one plugin, unless `metrics=false` or there is no
+    /// collector to give them to.
+    fn metrics_for<W: crate::world::PluginWorld>(
+        &self,
+        name: &Arc<str>,
+        config: &WasmPluginConfig,
+        state: &StateStore,
+        ctx: Option<&dyn ComponentContext>,
+    ) -> Option<Arc<PluginMetrics>> {
+        if !config.metrics {
+            return None;
+        }
+        let collector = ctx
+            .map(|ctx| ctx.metrics())
+            .or_else(|| self.inner.metrics.clone())
+            .or_else(|| self.inner.registry.as_ref().map(|r| r.metrics()))?;
+        let route = ctx.and_then(|ctx| ctx.route_id()).unwrap_or_default();
+        Some(PluginMetrics::start(
+            collector,
+            MetricLabels {
+                plugin: name.clone(),
+                kind: W::NAME,
+                route: Arc::from(route),
+            },
+            config.max_memory,
+            state.backend_name(),
+            self.inner.metrics_interval,
+        ))
+    }
+
+    /// The health checks of every bean and policy this component has
+    /// loaded (`wasm-bean:<name>`, `wasm-policy:<name>`): `Unhealthy` while
+    /// its crash guard is open, `Degraded` while it keeps failing or its
+    /// state backend is unreachable, each with the reason. Endpoints in
+    /// routes register their own check with their route; beans and
+    /// policies serve any route, so register these under their own names:
+    ///
+    /// ```no_run
+    /// # async fn doc(ctx: &camel_core::CamelContext, wasm: &camel_component_wasm::WasmComponent) {
+    /// let health = ctx.health_registry();
+    /// for check in wasm.health_checks() {
+    ///     let name = check.name().to_string();
+    ///     health.register_for_route(&name, check);
+    ///     health.mark_route_started(&name);
+    /// }
+    /// # }
+    /// ```
+    pub fn health_checks(&self) -> Vec<Arc<dyn AsyncHealthCheck>> {
+        self.inner
+            .health_checks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn keep_health_check<W: crate::world::PluginWorld>(
+        &self,
+        name: String,
+        pool: &Arc<InstancePool<W>>,
+    ) {
+        let check = Arc::new(PluginHealthCheck::new(
+            name,
+            pool.guard.clone(),
+            pool.plugin.clone(),
+        ));
+        self.inner
+            .health_checks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(check);
     }
 
     /// The default endpoint configuration (before URI parameters).
@@ -277,8 +364,10 @@ impl WasmComponent {
         let module = self
             .read_module(name, &format!("{plugin}.wasm"), limits.max_module_size)
             .await?;
-        let pool = self.pool(name, &bean_namespace(name), &module, limits, config)?;
-        WasmBean::start(Arc::from(name), pool).await
+        let pool = self.pool(name, &bean_namespace(name), &module, limits, config, None)?;
+        let bean = WasmBean::start(Arc::from(name), pool.clone()).await?;
+        self.keep_health_check(format!("wasm-bean:{name}"), &pool);
+        Ok(bean)
     }
 }
 
@@ -321,8 +410,10 @@ impl WasmComponent {
     ) -> Result<WasmPolicy> {
         self.check_fits_runtime(&limits)?;
         let module = self.read_module(name, path, limits.max_module_size).await?;
-        let pool = self.pool(name, &policy_namespace(name), &module, limits, config)?;
-        WasmPolicy::start(Arc::from(name), pool).await
+        let pool = self.pool(name, &policy_namespace(name), &module, limits, config, None)?;
+        let policy = WasmPolicy::start(Arc::from(name), pool.clone()).await?;
+        self.keep_health_check(format!("wasm-policy:{name}"), &pool);
+        Ok(policy)
     }
 
     /// Reads and compiles `path` (under the base directory) off the async
@@ -399,6 +490,8 @@ pub struct WasmComponentBuilder {
     defaults: WasmPluginConfig,
     registry: Option<Arc<dyn ComponentContext>>,
     runtime: Option<WasmRuntime>,
+    metrics: Option<Arc<dyn MetricsCollector>>,
+    metrics_interval: std::time::Duration,
 }
 
 impl std::fmt::Debug for WasmComponentBuilder {
@@ -422,6 +515,22 @@ impl WasmComponentBuilder {
     /// `camel_core::RegistryComponentContext` built from it.
     pub fn context(mut self, context: Arc<dyn ComponentContext>) -> Self {
         self.registry = Some(context);
+        self
+    }
+
+    /// The collector beans' and policies' metrics go to (endpoints in
+    /// routes report to their route's context). Without one, the
+    /// [`context`](Self::context)'s collector is used, if any.
+    pub fn metrics(mut self, collector: Arc<dyn MetricsCollector>) -> Self {
+        self.metrics = Some(collector);
+        self
+    }
+
+    /// How often counted metrics are handed to the collector; default 1 s.
+    /// Counting is local to each plugin and costs little; the hand-over
+    /// runs on a background task.
+    pub fn metrics_interval(mut self, interval: std::time::Duration) -> Self {
+        self.metrics_interval = interval.max(std::time::Duration::from_millis(1));
         self
     }
 
@@ -457,6 +566,9 @@ impl WasmComponentBuilder {
                 defaults: self.defaults,
                 registry: self.registry,
                 state_connections: RedisConnections::default(),
+                metrics: self.metrics,
+                metrics_interval: self.metrics_interval,
+                health_checks: Default::default(),
             }),
         })
     }

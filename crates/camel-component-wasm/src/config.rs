@@ -131,6 +131,10 @@ pub struct WasmPluginConfig {
     /// prefix and server) share their state. Letters, digits, `_`, `-`,
     /// `.` and `/`; at most 200 bytes. Ignored by `state=memory`.
     pub state_namespace: Option<String>,
+    /// `metrics` (`true` or `false`), default `true`: count the plugin's
+    /// calls, errors, latency, instances, memory and state operations for
+    /// rust-camel's metrics collector (see the README's "Operating it").
+    pub metrics: bool,
 }
 
 impl Default for WasmPluginConfig {
@@ -158,6 +162,7 @@ impl Default for WasmPluginConfig {
             state: StateBackend::Memory,
             state_prefix: DEFAULT_STATE_PREFIX.to_string(),
             state_namespace: None,
+            metrics: true,
         }
     }
 }
@@ -194,7 +199,17 @@ const OPTIONS: &[(&str, &[&str])] = &[
     ("state", &[]),
     ("state-prefix", &[]),
     ("state-namespace", &[]),
+    ("metrics", &[]),
 ];
+
+/// `true` or `false`.
+fn boolean(name: &str, value: &str) -> Result<bool> {
+    match value.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(invalid(name, value, "expected `true` or `false`")),
+    }
+}
 
 /// The option `name` stands for (itself, or the option it is an alias of).
 fn canonical(name: &str) -> Option<&'static str> {
@@ -249,13 +264,7 @@ impl WasmPluginConfig {
             "recycle-after" => self.recycle_after = Some(positive(name, value)?),
             "idle-timeout" => self.idle_timeout = seconds(name, value)?,
             "stream-timeout" => self.stream_timeout = seconds(name, value)?,
-            "state-writes" => {
-                self.state_writes = Some(match value.trim() {
-                    "true" => true,
-                    "false" => false,
-                    _ => return Err(invalid(name, value, "expected `true` or `false`")),
-                })
-            }
+            "state-writes" => self.state_writes = Some(boolean(name, value)?),
             "state" => {
                 self.state =
                     StateBackend::parse(value).map_err(|e| invalid(name, &redact(value), &e))?
@@ -267,6 +276,7 @@ impl WasmPluginConfig {
                 self.state_namespace =
                     Some(name_token(name, value, MAX_STATE_NAMESPACE_BYTES, true)?)
             }
+            "metrics" => self.metrics = boolean(name, value)?,
             _ => unreachable!("every option in OPTIONS is handled"),
         }
         Ok(())

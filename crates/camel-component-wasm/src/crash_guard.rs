@@ -12,14 +12,15 @@
 //!
 //! Time is passed in by the caller, so the state machine is exact to test.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::error::WasmError;
+use crate::error::{WasmError, error_chain};
 use crate::guest_text;
+use crate::metrics::{GuardState, PluginMetrics};
 
 /// Consecutive failures that open the breaker.
 pub(crate) const THRESHOLD: u32 = 5;
@@ -31,8 +32,8 @@ pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Health of an endpoint as the breaker sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum GuardStatus {
-    /// Serving; `failures` in a row so far.
-    Serving { failures: u32 },
+    /// Serving; `failures` in a row so far, the last one `last`.
+    Serving { failures: u32, last: String },
     /// Refusing exchanges (open, or half-open with a probe running).
     Open { reason: String },
 }
@@ -69,11 +70,20 @@ pub(crate) struct CrashGuard {
     /// True unless the breaker is closed.
     tripped: AtomicBool,
     breaker: Mutex<Breaker>,
+    /// Where state changes are reported, if anywhere.
+    metrics: Option<Arc<PluginMetrics>>,
 }
 
 impl CrashGuard {
+    #[cfg(test)]
     pub(crate) fn new() -> Self {
+        Self::reporting_to(None)
+    }
+
+    /// A closed breaker whose state changes go to `metrics`.
+    pub(crate) fn reporting_to(metrics: Option<Arc<PluginMetrics>>) -> Self {
         CrashGuard {
+            metrics,
             failures: AtomicU32::new(0),
             tripped: AtomicBool::new(false),
             breaker: Mutex::new(Breaker {
@@ -98,6 +108,7 @@ impl CrashGuard {
             State::Closed => Ok(Admission::Normal),
             State::Open { until } if now >= until => {
                 breaker.state = State::HalfOpen;
+                self.report(GuardState::Open, GuardState::HalfOpen);
                 Ok(Admission::Probe)
             }
             State::Open { until } => Err(self.refusal(
@@ -133,6 +144,7 @@ impl CrashGuard {
             breaker.state = State::Closed;
             breaker.backoff = INITIAL_BACKOFF;
             self.tripped.store(false, Ordering::Release);
+            self.report(GuardState::HalfOpen, GuardState::Closed);
             tracing::info!("wasm plugin recovered from a crash loop");
         }
     }
@@ -164,7 +176,8 @@ impl CrashGuard {
             breaker.state = State::Open {
                 until: now + backoff,
             };
-            breaker.last_error = guest_text::summary(&err.to_string());
+            breaker.last_error = guest_text::summary(&error_chain(err));
+            self.report(GuardState::HalfOpen, GuardState::Open);
             tracing::warn!(
                 plugin,
                 failures,
@@ -174,17 +187,18 @@ impl CrashGuard {
             );
             return;
         }
+        let mut breaker = self.lock();
+        breaker.last_error = guest_text::summary(&error_chain(err));
         if failures < THRESHOLD || self.tripped.load(Ordering::Acquire) {
             return;
         }
-        let mut breaker = self.lock();
         if matches!(breaker.state, State::Closed) {
             let backoff = breaker.backoff;
             breaker.state = State::Open {
                 until: now + backoff,
             };
-            breaker.last_error = guest_text::summary(&err.to_string());
             self.tripped.store(true, Ordering::Release);
+            self.report(GuardState::Closed, GuardState::Open);
             tracing::warn!(
                 plugin,
                 failures,
@@ -201,25 +215,39 @@ impl CrashGuard {
         let mut breaker = self.lock();
         if matches!(breaker.state, State::HalfOpen) {
             breaker.state = State::Open { until: now };
+            self.report(GuardState::HalfOpen, GuardState::Open);
+        }
+    }
+
+    fn report(&self, from: GuardState, to: GuardState) {
+        if let Some(metrics) = &self.metrics {
+            metrics.guard_changed(from, to);
         }
     }
 
     pub(crate) fn status(&self, now: Instant) -> GuardStatus {
         let failures = self.failures.load(Ordering::Acquire);
-        if self.tripped.load(Ordering::Acquire) {
-            let breaker = self.lock();
-            let open = match breaker.state {
-                State::Closed => false,
-                State::Open { until } => now < until,
-                State::HalfOpen => true,
+        if failures == 0 && !self.tripped.load(Ordering::Acquire) {
+            return GuardStatus::Serving {
+                failures,
+                last: String::new(),
             };
-            if open {
-                return GuardStatus::Open {
-                    reason: format!("{failures} failures in a row; last: {}", breaker.last_error),
-                };
-            }
         }
-        GuardStatus::Serving { failures }
+        let breaker = self.lock();
+        let open = match breaker.state {
+            State::Closed => false,
+            State::Open { until } => now < until,
+            State::HalfOpen => true,
+        };
+        if open {
+            return GuardStatus::Open {
+                reason: format!("{failures} failures in a row; last: {}", breaker.last_error),
+            };
+        }
+        GuardStatus::Serving {
+            failures,
+            last: breaker.last_error.clone(),
+        }
     }
 }
 
@@ -274,7 +302,13 @@ mod tests {
         assert!(guard.admit("p", later - Duration::from_millis(1)).is_err());
         assert_eq!(guard.admit("p", later).unwrap(), Admission::Probe);
         guard.record_success(Admission::Probe);
-        assert_eq!(guard.status(later), GuardStatus::Serving { failures: 0 });
+        assert_eq!(
+            guard.status(later),
+            GuardStatus::Serving {
+                failures: 0,
+                last: String::new()
+            }
+        );
         assert_eq!(guard.admit("p", later).unwrap(), Admission::Normal);
     }
 

@@ -264,7 +264,73 @@ pub enum WasmError {
     },
 }
 
+/// Every value [`WasmError::class`] returns, in a fixed order.
+pub(crate) const ERROR_CLASSES: [&str; 24] = [
+    "invalid_uri",
+    "invalid_parameter",
+    "config",
+    "path_not_allowed",
+    "module_not_found",
+    "module_too_large",
+    "invalid_module",
+    "wrong_world",
+    "instantiate",
+    "init",
+    "unhealthy",
+    "busy",
+    "resource_limit",
+    "guest",
+    "timeout",
+    "out_of_memory",
+    "trap",
+    "guest_panic",
+    "recursion",
+    "conversion",
+    "bean",
+    "policy",
+    "host",
+    "runtime",
+];
+
 impl WasmError {
+    /// A short, stable name of the variant (`timeout`, `trap`, `guest`,
+    /// `out_of_memory`, ...): the `class` label of the
+    /// `camel_wasm_call_errors_total` metric and the `error_class` field of
+    /// a call's span. One of a fixed set, so it is safe as a metric label.
+    pub fn class(&self) -> &'static str {
+        ERROR_CLASSES[self.class_index()]
+    }
+
+    /// The position of [`WasmError::class`] in [`ERROR_CLASSES`].
+    pub(crate) fn class_index(&self) -> usize {
+        match self {
+            WasmError::InvalidUri { .. } => 0,
+            WasmError::InvalidParameter { .. } => 1,
+            WasmError::Config { .. } => 2,
+            WasmError::PathNotAllowed { .. } => 3,
+            WasmError::ModuleNotFound { .. } => 4,
+            WasmError::ModuleTooLarge { .. } => 5,
+            WasmError::InvalidModule { .. } => 6,
+            WasmError::WrongWorld { .. } => 7,
+            WasmError::Instantiate { .. } => 8,
+            WasmError::Init { .. } => 9,
+            WasmError::Unhealthy { .. } => 10,
+            WasmError::Busy { .. } => 11,
+            WasmError::ResourceLimit { .. } => 12,
+            WasmError::Guest { .. } => 13,
+            WasmError::Timeout { .. } => 14,
+            WasmError::OutOfMemory { .. } => 15,
+            WasmError::Trap { .. } => 16,
+            WasmError::GuestPanic { .. } => 17,
+            WasmError::Recursion { .. } => 18,
+            WasmError::Conversion { .. } => 19,
+            WasmError::Bean { .. } => 20,
+            WasmError::Policy { .. } => 21,
+            WasmError::Host { .. } => 22,
+            WasmError::Runtime { .. } => 23,
+        }
+    }
+
     /// The plugin name, for the variants that concern a running plugin.
     pub fn plugin(&self) -> Option<&str> {
         match self {

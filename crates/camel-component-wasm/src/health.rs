@@ -41,10 +41,10 @@ impl AsyncHealthCheck for PluginHealthCheck {
             return CheckResult::degraded(&self.name, &reason);
         }
         match status {
-            GuardStatus::Serving { failures: 0 } => CheckResult::healthy(&self.name),
-            GuardStatus::Serving { failures } => CheckResult::degraded(
+            GuardStatus::Serving { failures: 0, .. } => CheckResult::healthy(&self.name),
+            GuardStatus::Serving { failures, last } => CheckResult::degraded(
                 &self.name,
-                &format!("{failures} instance failures in a row"),
+                &format!("{failures} instance failures in a row; last: {last}"),
             ),
             GuardStatus::Open { reason } => CheckResult::unhealthy(&self.name, &reason),
         }

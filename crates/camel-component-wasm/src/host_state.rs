@@ -169,6 +169,11 @@ impl GuestLimits {
         }
     }
 
+    /// Bytes of memories and tables the instance holds.
+    pub(crate) fn charged(&self) -> usize {
+        self.charged
+    }
+
     /// Forgets a refusal from an earlier call.
     pub(crate) fn begin_call(&mut self) {
         self.tripped = None;

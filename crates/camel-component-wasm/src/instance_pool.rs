@@ -26,6 +26,7 @@ use camel_api::Value;
 use std::collections::HashMap;
 use tokio::sync::{Semaphore, TryAcquireError};
 use tokio::time::Instant;
+use tracing::Instrument;
 use wasmtime::{Store, UpdateDeadline};
 
 use crate::body_stream::{Detached, Returned};
@@ -37,6 +38,7 @@ use crate::deadline::{Elapsed, within};
 use crate::error::{GuestError, Result, WasmError};
 use crate::guest_text;
 use crate::host_state::{CallState, WasmHostState};
+use crate::metrics::{Discard, Interruption};
 use crate::plugin::PluginContext;
 use crate::runtime::{LoadedModule, WasmRuntime};
 use crate::trap::classify;
@@ -113,6 +115,7 @@ impl<W: PluginWorld> InstancePool<W> {
     ) -> Result<Arc<Self>> {
         let pre = runtime.instance_pre::<W>(module)?;
         let permits = Semaphore::new(plugin.config.max_concurrent_calls);
+        let guard = Arc::new(CrashGuard::reporting_to(plugin.metrics.clone()));
         let pool = Arc::new(InstancePool {
             plugin,
             runtime,
@@ -120,7 +123,7 @@ impl<W: PluginWorld> InstancePool<W> {
             init_args,
             idle: Mutex::new(Vec::new()),
             permits,
-            guard: Arc::new(CrashGuard::new()),
+            guard,
         });
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             let period = pool
@@ -180,6 +183,9 @@ impl<W: PluginWorld> InstancePool<W> {
             Err(elapsed) => Err(elapsed),
         };
         let mut state = end_call(&mut lease.instance.store);
+        if let Some(metrics) = &self.plugin.metrics {
+            metrics.memory(lease.instance.store.data().limits.charged());
+        }
         // Stream handles end with their call, unless the plugin produces a
         // body: its pulls continue the call (a relay reads its input while
         // it produces its output), and the produced body ends them.
@@ -198,9 +204,13 @@ impl<W: PluginWorld> InstancePool<W> {
                 .map(|bodies| (output, bodies)),
             Ok(Err(err)) => {
                 let err = classify(&mut lease.instance.store, err);
+                if matches!(err, WasmError::Timeout { .. }) {
+                    self.interrupted(Interruption::Epoch);
+                }
                 Err(lease.fail(err))
             }
             Err(_elapsed) => {
+                self.interrupted(Interruption::WallClock);
                 let err = self.timeout();
                 Err(lease.fail(err))
             }
@@ -258,6 +268,7 @@ impl<W: PluginWorld> InstancePool<W> {
             .count();
         if stale > 0 {
             idle.drain(..stale);
+            self.discarded(Discard::Idle, stale);
             tracing::debug!(plugin = %self.plugin.name, stale, "trimmed idle instances");
         }
     }
@@ -266,6 +277,18 @@ impl<W: PluginWorld> InstancePool<W> {
     #[cfg(any(test, feature = "test-support"))]
     pub(crate) fn idle_count(&self) -> usize {
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    fn discarded(&self, reason: Discard, count: usize) {
+        if let Some(metrics) = &self.plugin.metrics {
+            metrics.instances_discarded(reason, count);
+        }
+    }
+
+    fn interrupted(&self, cause: Interruption) {
+        if let Some(metrics) = &self.plugin.metrics {
+            metrics.interrupted(cause);
+        }
     }
 
     fn deadline(&self, now: Instant) -> Instant {
@@ -361,16 +384,26 @@ impl<W: PluginWorld> InstancePool<W> {
                 ..CallState::new(deadline)
             },
         );
-        let outcome = within(deadline, async {
-            let bindings = W::instantiate(&self.pre, &mut store)
-                .await
-                .map_err(Setup::Instantiate)?;
-            match W::init(&bindings, &mut store, &self.init_args).await {
-                Ok(Ok(())) => Ok(bindings),
-                Ok(Err(message)) => Err(Setup::Refused(message)),
-                Err(err) => Err(Setup::Trapped(err)),
+        let span = tracing::info_span!(
+            target: "camel_wasm::call",
+            "wasm.init",
+            plugin = %self.plugin.name,
+            kind = W::NAME,
+        );
+        let outcome = within(
+            deadline,
+            async {
+                let bindings = W::instantiate(&self.pre, &mut store)
+                    .await
+                    .map_err(Setup::Instantiate)?;
+                match W::init(&bindings, &mut store, &self.init_args).await {
+                    Ok(Ok(())) => Ok(bindings),
+                    Ok(Err(message)) => Err(Setup::Refused(message)),
+                    Err(err) => Err(Setup::Trapped(err)),
+                }
             }
-        })
+            .instrument(span),
+        )
         .await;
         let init = end_call(&mut store);
         finish_streams(&mut store, &init.streams);
@@ -382,6 +415,10 @@ impl<W: PluginWorld> InstancePool<W> {
         match outcome {
             Ok(Ok(bindings)) => {
                 tracing::debug!(plugin = %self.plugin.name, world = W::NAME, "instance ready");
+                if let Some(metrics) = &self.plugin.metrics {
+                    metrics.instance_created();
+                    metrics.memory(store.data().limits.charged());
+                }
                 Ok(Instance {
                     store,
                     bindings,
@@ -397,8 +434,26 @@ impl<W: PluginWorld> InstancePool<W> {
                 plugin: plugin.clone(),
                 error: GuestError::Failed(guest_text::summary_owned(message)),
             })),
-            Ok(Err(Setup::Trapped(err))) => Err(in_init(classify(&mut store, err))),
-            Err(_elapsed) => Err(in_init(self.timeout())),
+            Ok(Err(Setup::Trapped(err))) => {
+                let err = classify(&mut store, err);
+                if matches!(err, WasmError::Timeout { .. }) {
+                    self.interrupted(Interruption::Epoch);
+                }
+                Err(in_init(err))
+            }
+            Err(_elapsed) => {
+                self.interrupted(Interruption::WallClock);
+                Err(in_init(self.timeout()))
+            }
+        }
+    }
+}
+
+impl<W: PluginWorld> Drop for InstancePool<W> {
+    fn drop(&mut self) {
+        let idle = self.idle.get_mut().map_or(0, |idle| idle.len());
+        if idle > 0 {
+            self.discarded(Discard::Closed, idle);
         }
     }
 }
@@ -457,6 +512,7 @@ impl<W: PluginWorld> Drop for Ticket<W> {
         self.pool.permits.add_permits(1);
         if !self.decided {
             tracing::debug!(plugin = %self.pool.plugin.name, "abandoned call; instance discarded");
+            self.pool.discarded(Discard::Abandoned, 1);
             if self.admission == Admission::Probe {
                 self.pool.guard.abandon_probe(Instant::now());
             }
@@ -492,6 +548,7 @@ impl<W: PluginWorld> Lease<W> {
         let retire = config.isolation == Isolation::Exchange
             || config.recycle_after.is_some_and(|n| instance.uses >= n);
         if retire {
+            pool.discarded(Discard::Retired, 1);
             return;
         }
         instance.idle_since = Instant::now();
@@ -503,6 +560,7 @@ impl<W: PluginWorld> Lease<W> {
 
     /// Discards the instance after a failed call and reports `err`.
     pub(crate) fn fail(self, err: WasmError) -> WasmError {
+        self.ticket.pool.discarded(Discard::Failed, 1);
         self.ticket.fail(err)
     }
 }

@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 use camel_component_api::{ComponentContext, RuntimeObservability};
 
 use crate::config::WasmPluginConfig;
+use crate::metrics::PluginMetrics;
 use crate::state_store::StateStore;
 
 /// Shared by every instance of one endpoint (or bean entry).
@@ -24,6 +25,8 @@ pub(crate) struct PluginContext {
     pub(crate) observability: OnceLock<Arc<dyn RuntimeObservability>>,
     /// Whether `host-store` and the other state writes are allowed.
     pub(crate) state_writes: bool,
+    /// Where calls are counted; `None` with `metrics=false`.
+    pub(crate) metrics: Option<Arc<PluginMetrics>>,
 }
 
 impl std::fmt::Debug for PluginContext {
@@ -47,7 +50,7 @@ impl PluginContext {
         state_writes: bool,
     ) -> Self {
         let state = StateStore::Memory(crate::state_store::MemoryStore::new(&config));
-        Self::with_state(name, module_id, config, registry, state_writes, state)
+        Self::with_state(name, module_id, config, registry, state_writes, state, None)
     }
 
     /// A plugin whose state is `state`.
@@ -58,6 +61,7 @@ impl PluginContext {
         registry: Option<Arc<dyn ComponentContext>>,
         state_writes: bool,
         state: StateStore,
+        metrics: Option<Arc<PluginMetrics>>,
     ) -> Self {
         PluginContext {
             name,
@@ -67,6 +71,7 @@ impl PluginContext {
             registry,
             observability: OnceLock::new(),
             state_writes,
+            metrics,
         }
     }
 }

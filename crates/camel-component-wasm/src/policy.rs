@@ -21,6 +21,7 @@ use wasmtime::Store;
 use crate::bindings::policy::Policy;
 use crate::bindings::{wit, wit_policy};
 use crate::call_chain::CallChain;
+use crate::call_span::CallSite;
 use crate::convert;
 use crate::error::{Result, WasmError, error_chain};
 use crate::host_state::WasmHostState;
@@ -130,7 +131,8 @@ impl WasmPolicy {
             transport: transport_to_wit(transport),
             exchange: convert::exchange_view(exchange),
         });
-        self.evaluate(&check, exchange.properties.clone()).await
+        self.evaluate(&check, exchange.properties.clone(), Some(exchange))
+            .await
     }
 
     /// Asks the policy whether the request's principal may perform its
@@ -147,10 +149,26 @@ impl WasmPolicy {
             scopes: request.requested_scopes.clone(),
             context: request.context.to_string(),
         });
-        self.evaluate(&check, HashMap::new()).await
+        self.evaluate(&check, HashMap::new(), None).await
     }
 
     async fn evaluate(
+        &self,
+        check: &wit_policy::Check,
+        properties: HashMap<String, Value>,
+        exchange: Option<&Exchange>,
+    ) -> Result<PolicyDecision> {
+        let site = CallSite::export("evaluate");
+        let span = self.pool.span(match exchange {
+            Some(exchange) => site.exchange(exchange),
+            None => site,
+        });
+        self.pool
+            .observe(span, self.evaluate_traced(check, properties))
+            .await
+    }
+
+    async fn evaluate_traced(
         &self,
         check: &wit_policy::Check,
         properties: HashMap<String, Value>,

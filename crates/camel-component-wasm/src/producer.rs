@@ -14,6 +14,7 @@ use crate::bindings::processor::Processor;
 use crate::bindings::wit;
 use crate::body_stream::{self, Detached};
 use crate::call_chain::CallChain;
+use crate::call_span::CallSite;
 use crate::convert::{self, ConvertError, InStreams};
 use crate::error::{GuestError, Result, WasmError};
 use crate::guest_text;
@@ -63,7 +64,12 @@ impl Service<Exchange> for WasmProducer {
         let pool = self.pool.clone();
         let route_id = self.route_id.clone();
         Box::pin(async move {
-            process(&pool, route_id, exchange)
+            let span = pool.span(
+                CallSite::export("process")
+                    .route(route_id.as_deref())
+                    .exchange(&exchange),
+            );
+            pool.observe(span, process(&pool, route_id, exchange))
                 .await
                 .map_err(CamelError::from)
         })

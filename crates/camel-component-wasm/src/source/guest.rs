@@ -11,6 +11,7 @@ use crate::bindings::source::Source;
 use crate::bindings::{wit, wit_source};
 use crate::body_stream::{self, Detached};
 use crate::call_chain::CallChain;
+use crate::call_span::{CallSite, CallSpans};
 use crate::convert::{self, OutBodies};
 use crate::error::{Result, WasmError};
 use crate::host_state::WasmHostState;
@@ -137,6 +138,11 @@ impl SourceGuest {
 
     /// Asks for the plugin's triggers.
     pub(crate) async fn plan(&self) -> Result<Plan> {
+        let span = self.span("plan", None);
+        self.pool.observe(span, self.plan_traced()).await
+    }
+
+    async fn plan_traced(&self) -> Result<Plan> {
         let (outcome, _) = self
             .pool
             .call(
@@ -160,6 +166,11 @@ impl SourceGuest {
 
     /// Turns an event into an outcome.
     pub(crate) async fn on_event(&self, event: &wit_source::Event) -> Result<Outcome> {
+        let span = self.span("on-event", None);
+        self.pool.observe(span, self.on_event_traced(event)).await
+    }
+
+    async fn on_event_traced(&self, event: &wit_source::Event) -> Result<Outcome> {
         let (outcome, mut call) = self
             .pool
             .call(
@@ -186,6 +197,19 @@ impl SourceGuest {
 
     /// Turns the route's reply into the HTTP response.
     pub(crate) async fn on_reply(&self, reply: &Exchange) -> Result<Response> {
+        let span = self.span("on-reply", Some(reply));
+        self.pool.observe(span, self.on_reply_traced(reply)).await
+    }
+
+    fn span(&self, export: &'static str, exchange: Option<&Exchange>) -> CallSpans {
+        let site = CallSite::export(export).route(self.route_id.as_deref());
+        self.pool.span(match exchange {
+            Some(exchange) => site.exchange(exchange),
+            None => site,
+        })
+    }
+
+    async fn on_reply_traced(&self, reply: &Exchange) -> Result<Response> {
         let view = convert::exchange_view(reply);
         let (outcome, call) = self
             .pool

@@ -112,6 +112,14 @@ pub(crate) fn ttl(ttl_ms: u32) -> Result<Duration, StateError> {
 }
 
 impl StateStore {
+    /// `memory` or `redis`, for metrics.
+    pub(crate) fn backend_name(&self) -> &'static str {
+        match self {
+            StateStore::Memory(_) => "memory",
+            StateStore::Redis(_) => "redis",
+        }
+    }
+
     /// The store `config.state` names, for the plugin `plugin` whose
     /// derived namespace is `namespace` (`state-namespace` overrides it).
     /// A Redis store shares the component's connection to its server.
