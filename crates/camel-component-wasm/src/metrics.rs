@@ -2,17 +2,25 @@
 //! handed to rust-camel's `MetricsCollector` in batches.
 //!
 //! A labelled observation through the collector (camel-prometheus, say)
-//! costs hundreds of nanoseconds (name normalisation, label sorting, map
-//! lookups), too much for a path that takes a few microseconds. So each
-//! endpoint, bean, policy or source keeps its own counters and latency
-//! buckets here, and a background task flushes them every interval (and
-//! once more when the plugin goes away): counters as one `record_counter`
-//! per label set, and the latency histogram by replaying each bucket's
-//! count with the mean of its observations (exact counts per bucket and an
-//! exact sum, since rust-camel's collector takes one observation per call).
+//! costs about a microsecond (name normalisation, label sorting, map
+//! lookups), too much for a path that takes a few. So each endpoint, bean,
+//! policy or source counts here, in per-thread shards (so parallel calls do
+//! not fight over one cache line), and a background task hands the counts
+//! over every interval (and once more when the plugin goes away), one
+//! `record_counter` per series with the delta since the last flush.
+//!
+//! The latency histogram goes over the same way, as the series of a
+//! Prometheus histogram: a cumulative counter per bucket
+//! (`camel_wasm_call_duration_seconds_bucket{le=…}`) and a
+//! `camel_wasm_call_duration_seconds_count`, with the time spent in
+//! `camel_wasm_call_duration_microseconds_total` (counters take whole
+//! numbers). Replaying each observation through `record_histogram` would
+//! cost a microsecond per call; this costs a few dozen calls per flush,
+//! whatever the traffic. `histogram_quantile` works on the buckets as on
+//! any histogram's.
 //!
 //! Labels are fixed per plugin (`plugin`, `kind`, `route`) plus one closed
-//! set per metric (`outcome`, `class`, `reason`, ...): never an exchange id.
+//! set per metric (`outcome`, `class`, `le`, ...): never an exchange id.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -25,28 +33,65 @@ use crate::error::{ERROR_CLASSES, WasmError};
 /// How often counted metrics are handed to the collector, by default.
 pub(crate) const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Upper bounds (seconds) of the latency buckets: the buckets
-/// camel-prometheus gives every dynamic histogram.
-const LATENCY_BOUNDS_SECS: [f64; 12] = [
-    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+/// Upper bounds of the latency buckets, in nanoseconds, and as the `le`
+/// label: from 10 µs (a call into a small plugin takes a few) to 30 s.
+const LATENCY_BUCKETS: [(u64, &str); 20] = [
+    (10_000, "0.00001"),
+    (25_000, "0.000025"),
+    (50_000, "0.00005"),
+    (100_000, "0.0001"),
+    (250_000, "0.00025"),
+    (500_000, "0.0005"),
+    (1_000_000, "0.001"),
+    (2_500_000, "0.0025"),
+    (5_000_000, "0.005"),
+    (10_000_000, "0.01"),
+    (25_000_000, "0.025"),
+    (50_000_000, "0.05"),
+    (100_000_000, "0.1"),
+    (250_000_000, "0.25"),
+    (500_000_000, "0.5"),
+    (1_000_000_000, "1"),
+    (2_500_000_000, "2.5"),
+    (5_000_000_000, "5"),
+    (10_000_000_000, "10"),
+    (30_000_000_000, "30"),
 ];
-/// The same bounds in nanoseconds, for the call path.
-const LATENCY_BOUNDS_NANOS: [u64; 12] = [
-    1_000_000,
-    5_000_000,
-    10_000_000,
-    25_000_000,
-    50_000_000,
-    100_000_000,
-    250_000_000,
-    500_000_000,
-    1_000_000_000,
-    2_500_000_000,
-    5_000_000_000,
-    10_000_000_000,
-];
-/// Buckets, with the one above the last bound.
-const LATENCY_SLOTS: usize = LATENCY_BOUNDS_NANOS.len() + 1;
+/// Buckets, with the one above the last bound (`+Inf`).
+const LATENCY_SLOTS: usize = LATENCY_BUCKETS.len() + 1;
+
+/// Shards of the per-call counters; a thread always uses the same one.
+const SHARDS: usize = 8;
+
+/// The counters every call touches, one set per shard, each on its own
+/// cache lines.
+#[repr(align(128))]
+struct CallShard {
+    ok: AtomicU64,
+    errors: [AtomicU64; ERROR_CLASSES.len()],
+    latency: [AtomicU64; LATENCY_SLOTS],
+    nanos: AtomicU64,
+}
+
+impl CallShard {
+    fn new() -> Self {
+        CallShard {
+            ok: AtomicU64::new(0),
+            errors: std::array::from_fn(|_| AtomicU64::new(0)),
+            latency: std::array::from_fn(|_| AtomicU64::new(0)),
+            nanos: AtomicU64::new(0),
+        }
+    }
+}
+
+/// This thread's shard.
+fn shard_index() -> usize {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        static SHARD: usize = (NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS as u64) as usize;
+    }
+    SHARD.with(|shard| *shard)
+}
 
 /// Why an instance was let go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,10 +190,9 @@ pub(crate) struct PluginMetrics {
     max_memory: u64,
     /// `memory` or `redis`.
     state_backend: &'static str,
-    calls_ok: AtomicU64,
-    errors: [AtomicU64; ERROR_CLASSES.len()],
-    latency_counts: [AtomicU64; LATENCY_SLOTS],
-    latency_nanos: [AtomicU64; LATENCY_SLOTS],
+    calls: Box<[CallShard; SHARDS]>,
+    /// Nanoseconds of call time not yet handed over as whole microseconds.
+    nanos_carry: AtomicU64,
     created: AtomicU64,
     discarded: [AtomicU64; DISCARD_REASONS.len()],
     interruptions: [AtomicU64; INTERRUPTION_CAUSES.len()],
@@ -181,10 +225,8 @@ impl PluginMetrics {
             labels,
             max_memory: max_memory.max(1),
             state_backend,
-            calls_ok: AtomicU64::new(0),
-            errors: std::array::from_fn(|_| AtomicU64::new(0)),
-            latency_counts: std::array::from_fn(|_| AtomicU64::new(0)),
-            latency_nanos: std::array::from_fn(|_| AtomicU64::new(0)),
+            calls: Box::new(std::array::from_fn(|_| CallShard::new())),
+            nanos_carry: AtomicU64::new(0),
             created: AtomicU64::new(0),
             discarded: std::array::from_fn(|_| AtomicU64::new(0)),
             interruptions: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -199,18 +241,18 @@ impl PluginMetrics {
 
     /// One finished guest call: how long it took and how it ended.
     pub(crate) fn call(&self, elapsed: Duration, error: Option<&WasmError>) {
+        let shard = &self.calls[shard_index()];
         match error {
-            None => self.calls_ok.fetch_add(1, Ordering::Relaxed),
-            Some(err) => self.errors[err.class_index()].fetch_add(1, Ordering::Relaxed),
+            None => shard.ok.fetch_add(1, Ordering::Relaxed),
+            Some(err) => shard.errors[err.class_index()].fetch_add(1, Ordering::Relaxed),
         };
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        let slot = LATENCY_BOUNDS_NANOS
+        let slot = LATENCY_BUCKETS
             .iter()
-            .position(|bound| nanos <= *bound)
+            .position(|(bound, _)| nanos <= *bound)
             .unwrap_or(LATENCY_SLOTS - 1);
-        // Sum before count: a flush that sees the count sees its time.
-        self.latency_nanos[slot].fetch_add(nanos, Ordering::Relaxed);
-        self.latency_counts[slot].fetch_add(1, Ordering::Relaxed);
+        shard.latency[slot].fetch_add(1, Ordering::Relaxed);
+        shard.nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 
     /// An instance holds `bytes` of memory and tables after a call.
@@ -287,19 +329,61 @@ impl PluginMetrics {
                 collector.record_counter(name, value as f64, &with(&labels, extra));
             }
         };
-        counter(
-            "camel_wasm_calls_total",
-            take(&self.calls_ok),
-            ("outcome", "ok"),
-        );
-        let mut failed = 0;
-        for (class, count) in ERROR_CLASSES.iter().zip(&self.errors) {
-            let count = take(count);
-            failed += count;
+        let mut ok = 0;
+        let mut errors = [0u64; ERROR_CLASSES.len()];
+        let mut latency = [0u64; LATENCY_SLOTS];
+        let mut nanos = self.nanos_carry.swap(0, Ordering::Relaxed);
+        for shard in self.calls.iter() {
+            ok += take(&shard.ok);
+            for (sum, count) in errors.iter_mut().zip(&shard.errors) {
+                *sum += take(count);
+            }
+            for (sum, count) in latency.iter_mut().zip(&shard.latency) {
+                *sum += take(count);
+            }
+            nanos = nanos.saturating_add(take(&shard.nanos));
+        }
+        counter("camel_wasm_calls_total", ok, ("outcome", "ok"));
+        for (class, count) in ERROR_CLASSES.iter().zip(errors) {
             counter("camel_wasm_call_errors_total", count, ("class", class));
         }
-        counter("camel_wasm_calls_total", failed, ("outcome", "error"));
-        self.flush_latency(&labels);
+        counter(
+            "camel_wasm_calls_total",
+            errors.iter().sum(),
+            ("outcome", "error"),
+        );
+        let calls: u64 = latency.iter().sum();
+        if calls > 0 {
+            // Cumulative, every bucket (a histogram's series all move together).
+            let mut below = 0;
+            for ((_, le), count) in LATENCY_BUCKETS.iter().zip(latency) {
+                below += count;
+                collector.record_counter(
+                    "camel_wasm_call_duration_seconds_bucket",
+                    below as f64,
+                    &with(&labels, ("le", le)),
+                );
+            }
+            collector.record_counter(
+                "camel_wasm_call_duration_seconds_bucket",
+                calls as f64,
+                &with(&labels, ("le", "+Inf")),
+            );
+            collector.record_counter(
+                "camel_wasm_call_duration_seconds_count",
+                calls as f64,
+                &labels,
+            );
+        }
+        let micros = nanos / 1_000;
+        self.nanos_carry.fetch_add(nanos % 1_000, Ordering::Relaxed);
+        if micros > 0 {
+            collector.record_counter(
+                "camel_wasm_call_duration_microseconds_total",
+                micros as f64,
+                &labels,
+            );
+        }
         let created = take(&self.created);
         if created > 0 {
             collector.record_counter(
@@ -351,30 +435,6 @@ impl PluginMetrics {
             }
         }
     }
-
-    /// Replays each latency bucket: its count, each at the mean of its
-    /// observations (kept inside the bucket's bounds).
-    fn flush_latency(&self, labels: &[(&'static str, &str); 3]) {
-        for slot in 0..LATENCY_SLOTS {
-            let count = take(&self.latency_counts[slot]);
-            if count == 0 {
-                continue;
-            }
-            let nanos = take(&self.latency_nanos[slot]);
-            let lower = slot
-                .checked_sub(1)
-                .map_or(0.0, |below| LATENCY_BOUNDS_SECS[below]);
-            let upper = LATENCY_BOUNDS_SECS
-                .get(slot)
-                .copied()
-                .unwrap_or(f64::INFINITY);
-            let mean = (nanos as f64 / count as f64 / 1e9).clamp(next_up(lower), upper);
-            for _ in 0..count {
-                self.collector
-                    .record_histogram("camel_wasm_call_duration_seconds", mean, labels);
-            }
-        }
-    }
 }
 
 impl Drop for PluginMetrics {
@@ -394,16 +454,6 @@ fn with<'a>(
 
 fn take(counter: &AtomicU64) -> u64 {
     counter.swap(0, Ordering::Relaxed)
-}
-
-/// The smallest value above a bucket's lower bound (which belongs to the
-/// bucket below).
-fn next_up(x: f64) -> f64 {
-    if x == 0.0 {
-        0.0
-    } else {
-        f64::from_bits(x.to_bits() + 1)
-    }
 }
 
 /// Flushes `metrics` every `interval` until it is gone.
@@ -529,32 +579,58 @@ mod tests {
     }
 
     #[test]
-    fn the_latency_replay_keeps_bucket_counts_and_the_sum() {
+    fn latency_goes_over_as_cumulative_buckets_count_and_time() {
         let recorder = Arc::new(Recorder::default());
         let m = metrics(&recorder);
-        let observed = [
+        for d in [
             Duration::from_micros(3),
             Duration::from_micros(5),
-            Duration::from_millis(1),
+            Duration::from_micros(1_500),
             Duration::from_millis(3),
-            Duration::from_millis(7),
-            Duration::from_secs(20),
-        ];
-        for d in observed {
+            Duration::from_secs(40),
+        ] {
             m.call(d, None);
         }
         m.flush();
-        let replayed = recorder.values("camel_wasm_call_duration_seconds");
-        assert_eq!(replayed.len(), observed.len());
-        let bucket = |v: f64| LATENCY_BOUNDS_SECS.iter().position(|b| v <= *b);
-        let mut want: Vec<_> = observed.iter().map(|d| bucket(d.as_secs_f64())).collect();
-        let mut got: Vec<_> = replayed.iter().map(|v| bucket(*v)).collect();
-        want.sort();
-        got.sort();
-        assert_eq!(got, want);
-        let sum: f64 = replayed.iter().sum();
-        let want_sum: f64 = observed.iter().map(Duration::as_secs_f64).sum();
-        assert!((sum - want_sum).abs() < 1e-9, "{sum} vs {want_sum}");
+        let bucket =
+            |le: &str| recorder.value_with("camel_wasm_call_duration_seconds_bucket", "le", le);
+        assert_eq!(bucket("0.00001"), 2.0);
+        assert_eq!(bucket("0.001"), 2.0);
+        assert_eq!(bucket("0.0025"), 3.0);
+        assert_eq!(bucket("0.005"), 4.0);
+        assert_eq!(bucket("30"), 4.0);
+        assert_eq!(bucket("+Inf"), 5.0);
+        assert_eq!(
+            recorder.values("camel_wasm_call_duration_seconds_count"),
+            [5.0]
+        );
+        // 40 004 508 µs, whole microseconds; the 0 ns left over carry on.
+        assert_eq!(
+            recorder.values("camel_wasm_call_duration_microseconds_total"),
+            [40_004_508.0]
+        );
+        // Counts from several threads land in one flush.
+        let m2 = m.clone();
+        std::thread::spawn(move || m2.call(Duration::from_nanos(1_500), None))
+            .join()
+            .unwrap();
+        m.call(Duration::from_nanos(600), None);
+        m.flush();
+        assert_eq!(
+            recorder.values("camel_wasm_call_duration_seconds_count"),
+            [5.0, 2.0]
+        );
+        assert_eq!(
+            recorder.values("camel_wasm_call_duration_microseconds_total"),
+            [40_004_508.0, 2.0]
+        );
+        m.call(Duration::from_nanos(900), None);
+        m.flush();
+        // 100 ns carried plus 900: one more microsecond.
+        assert_eq!(
+            recorder.values("camel_wasm_call_duration_microseconds_total"),
+            [40_004_508.0, 2.0, 1.0]
+        );
     }
 
     #[test]

@@ -55,6 +55,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ctx.register_component(DirectComponent::new());
     let names = wasm.register_beans(&config, &beans).await?;
     println!("beans from Camel.toml: {}", names.join(", "));
+    // Beans serve any route: their health checks go in under their own names.
+    let health = ctx.health_registry();
+    for check in wasm.health_checks() {
+        let name = check.name().to_string();
+        health.register_for_route(&name, check);
+        health.mark_route_started(&name);
+    }
 
     for route in camel_dsl::load_from_file(&root.join("routes/greetings.yaml"))? {
         ctx.add_route_definition(route).await?;
@@ -80,6 +87,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  direct:{route:<7} {body:?} -> {text:?}{greeted}");
     }
 
+    for service in ctx.health_check().await.services {
+        println!("  health {}: {:?}", service.name, service.status);
+    }
     ctx.stop().await?;
     println!("done");
     Ok(())

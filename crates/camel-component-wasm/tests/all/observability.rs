@@ -256,8 +256,13 @@ async fn prometheus_shows_calls_errors_latency_instances_and_state() {
     );
     // The latency histogram counted every call.
     assert_eq!(s.get("camel_wasm_call_duration_seconds_count", &ok), 12.0);
-    let sum = s.get("camel_wasm_call_duration_seconds_sum", &ok);
-    assert!(sum > 0.0 && sum < 12.0, "{sum}");
+    let micros = s.get("camel_wasm_call_duration_microseconds_total", &ok);
+    assert!(micros > 0.0 && micros < 12e6, "{micros}");
+    let fast = s.get(
+        "camel_wasm_call_duration_seconds_bucket",
+        &[ok[2], ("le", "0.1")],
+    );
+    assert!(fast <= 12.0, "{fast}");
     assert_eq!(
         s.get(
             "camel_wasm_call_duration_seconds_bucket",
