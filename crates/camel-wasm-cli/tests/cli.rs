@@ -264,6 +264,98 @@ fn run_with_a_broken_camel_toml_names_the_key() {
     );
 }
 
+/// A `camel-wasm run` in progress, its stdout read line by line.
+struct Running {
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+    stdout: String,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl Running {
+    fn start(dir: &Path, args: &[&str]) -> Running {
+        let mut child = Command::new(BIN)
+            .current_dir(dir)
+            .arg("run")
+            .args(args)
+            .env_remove("CAMEL_PROFILE")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("camel-wasm run starts");
+        let (send, lines) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = send.send(line);
+            }
+        });
+        let stderr = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        Running {
+            child,
+            lines,
+            stdout: String::new(),
+            stderr,
+        }
+    }
+
+    /// Waits (at most 120 s) until `count` lines of stdout contain `needle`.
+    fn wait_for(&mut self, needle: &str, count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut seen = 0;
+        while seen < count {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = self.lines.recv_timeout(left) else {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "{seen} of {count} lines with {needle:?}; stdout:\n{}",
+                    self.stdout
+                );
+            };
+            seen += usize::from(line.contains(needle));
+            self.stdout.push_str(&line);
+            self.stdout.push('\n');
+        }
+    }
+
+    fn sigterm(&self) {
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    }
+
+    /// Waits (at most 30 s) for the exit; returns the status, all of stdout
+    /// and all of stderr.
+    fn exit(mut self) -> (std::process::ExitStatus, String, String) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("camel-wasm did not exit within 30 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // The reader ends with the pipe.
+        while let Ok(line) = self.lines.recv() {
+            self.stdout.push_str(&line);
+            self.stdout.push('\n');
+        }
+        (status, self.stdout, self.stderr.join().unwrap())
+    }
+}
+
 #[test]
 fn run_the_beans_example_until_sigterm() {
     // The example's plugin, built from source like the example builds it.
@@ -297,77 +389,14 @@ fn run_the_beans_example_until_sigterm() {
     )
     .unwrap();
 
-    let mut child = Command::new(BIN)
-        .current_dir(tmp.path())
-        .args([
-            "run",
-            "--grace",
-            "5",
-            "routes/greetings.yaml",
-            "routes/tick.yaml",
-        ])
-        .env_remove("CAMEL_PROFILE")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("camel-wasm run starts");
-    let (lines, seen) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
-    let stderr = child.stderr.take().unwrap();
-    let errors = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-
+    let mut run = Running::start(
+        tmp.path(),
+        &["--grace", "5", "routes/greetings.yaml", "routes/tick.yaml"],
+    );
     // Three exchanges through the wasm beans, as the log step logs them.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut greeted = 0;
-    let mut log = String::new();
-    while greeted < 3 {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match seen.recv_timeout(left) {
-            Ok(line) => {
-                if line.contains("GOOD EVENING, TIMER://TICK TICK #") {
-                    greeted += 1;
-                }
-                log.push_str(&line);
-                log.push('\n');
-            }
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "no greeting within 120 s; stdout:\n{log}\nstderr:\n{}",
-                    errors.join().unwrap()
-                );
-            }
-        }
-    }
-
-    let pid = rustix::process::Pid::from_child(&child);
-    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("camel-wasm did not stop within 30 s of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    reader.join().unwrap();
-    let stderr = errors.join().unwrap();
+    run.wait_for("GOOD EVENING, TIMER://TICK TICK #", 3);
+    run.sigterm();
+    let (status, _, stderr) = run.exit();
     assert!(status.success(), "exit {status:?}; stderr:\n{stderr}");
     assert!(
         stderr.contains("running 4 routes (greet, formal, stats, tick)"),
@@ -376,5 +405,38 @@ fn run_the_beans_example_until_sigterm() {
     assert!(
         stderr.contains("SIGTERM: stopping") && stderr.contains("camel-wasm: stopped"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn run_lets_an_exchange_in_flight_finish_after_sigterm() {
+    // No Camel.toml: rust-camel's defaults, plugins in ./plugins.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("plugins")).unwrap();
+    std::fs::copy(
+        camel_wasm_test_artifacts::SLEEPER,
+        tmp.path().join("plugins/sleeper.wasm"),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("slow.yaml"),
+        "routes:\n  - id: slow\n    from: timer:slow?repeatCount=1\n    steps:\n      \
+         - set_header: { key: secs, value: \"2\" }\n      - to: log:sleeping\n      \
+         - to: wasm:sleeper.wasm?timeout=30\n      - to: log:woke\n",
+    )
+    .unwrap();
+    let mut run = Running::start(tmp.path(), &["--grace", "20", "slow.yaml"]);
+    run.wait_for("sleeping", 1);
+    let signalled = Instant::now();
+    run.sigterm();
+    let (status, stdout, stderr) = run.exit();
+    assert!(status.success(), "exit {status:?}; stderr:\n{stderr}");
+    assert!(
+        stdout.contains("[woke] Body: timer://slow tick #1"),
+        "the exchange in flight finished:\n{stdout}"
+    );
+    assert!(
+        signalled.elapsed() >= Duration::from_secs(1),
+        "stopping waited for it"
     );
 }
