@@ -40,7 +40,7 @@ impl ConfigFile {
             .ok_or_else(|| Failure::new(format!("{shown}: the path is not UTF-8")))?;
         let config = CamelConfig::from_file_with_profile_and_env(utf8, profile).map_err(|e| {
             // One line: camel-config puts the path on a line of its own.
-            let message = chain(&e).replace('\n', " ");
+            let message = chain(&e).trim_end().replace('\n', " ");
             match key_in_message(&document, &message, &[]) {
                 Some(key) => Failure::new(format!("{shown}: key `{key}`: {message}")),
                 None => Failure::new(format!("{shown}: {message}")),

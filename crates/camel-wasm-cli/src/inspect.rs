@@ -27,7 +27,12 @@ pub(crate) fn inspect(args: InspectArgs) -> Result<ExitCode, Failure> {
     let bytes = std::fs::metadata(&args.file)
         .map_err(|e| Failure::new(format!("{shown}: cannot be read: {e}")))?
         .len();
-    let progress = Progress::start(format!("compiling {shown} ({})", size(bytes)));
+    // The file name alone: a live line must not wrap.
+    let name = args
+        .file
+        .file_name()
+        .map_or_else(|| shown.clone(), |n| n.to_string_lossy().into_owned());
+    let progress = Progress::start(format!("compiling {name} ({})", size(bytes)));
     let inspected = runtime.inspect(&args.file);
     progress.finish();
     match inspected {
