@@ -73,7 +73,7 @@ impl ConfigFile {
         })
     }
 
-    /// A failure about the configuration: `<file>: key `<key>`: <reason>`,
+    /// A failure about the configuration, `FILE: key KEY: REASON`,
     /// the key found from `within` (a table path such as
     /// `["beans", "greeter"]`, looked up under any profile) and the first
     /// name the reason quotes that is a key there.
