@@ -43,9 +43,10 @@ pub(crate) struct RunArgs {
     profile: Option<String>,
 
     /// Seconds exchanges in flight get to finish after Ctrl-C or SIGTERM;
-    /// then the rest is aborted. A second signal aborts at once.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
-    grace: f64,
+    /// then the rest is aborted. A second signal aborts at once. Default:
+    /// the configuration's `drain_timeout_ms` (10 s unless set).
+    #[arg(long, value_name = "SECONDS")]
+    grace: Option<f64>,
 
     /// Route files or glob patterns (YAML or JSON), relative to the working
     /// directory. Default: the configuration's `routes` patterns.
@@ -55,20 +56,24 @@ pub(crate) struct RunArgs {
 
 /// Runs the integration until a signal stops it.
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode, Failure> {
-    if !(args.grace.is_finite() && args.grace >= 0.0) {
-        return Err(Failure::new(format!(
-            "--grace {}: expected a number of seconds, 0 or more",
-            args.grace
-        )));
-    }
+    let grace = args
+        .grace
+        .map(|secs| {
+            Duration::try_from_secs_f64(secs).map_err(|_| {
+                Failure::new(format!(
+                    "--grace {secs}: expected a number of seconds, 0 or more"
+                ))
+            })
+        })
+        .transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::new(format!("starting the async runtime: {e}")))?;
-    runtime.block_on(run_until_stopped(args))
+    runtime.block_on(run_until_stopped(args, grace))
 }
 
-async fn run_until_stopped(args: RunArgs) -> Result<ExitCode, Failure> {
+async fn run_until_stopped(args: RunArgs, grace: Option<Duration>) -> Result<ExitCode, Failure> {
     let file = match &args.config {
         Some(path) => ConfigFile::load(path, args.profile.as_deref())?,
         None if Path::new("Camel.toml").is_file() => {
@@ -84,8 +89,9 @@ async fn run_until_stopped(args: RunArgs) -> Result<ExitCode, Failure> {
     };
     // Fail on missing route files before anything is compiled.
     let route_files = routes::files(&args.routes, &file.config.routes, &file.root)?;
-    let grace = Duration::from_secs_f64(args.grace);
     let mut ctx = Integration::build(&file, route_files, grace).await?;
+    let grace = ctx.drain_timeout();
+    let limit = grace.saturating_add(STOP_MARGIN);
     let signal = shutdown_signal().await;
     eprintln!(
         "camel-wasm: {signal}: stopping; exchanges in flight get up to {:.1} s",
@@ -93,7 +99,7 @@ async fn run_until_stopped(args: RunArgs) -> Result<ExitCode, Failure> {
     );
     // A second signal, or a stop that overruns the grace period, aborts.
     let stopped = tokio::select! {
-        stopped = tokio::time::timeout(grace + STOP_MARGIN, ctx.stop()) => Some(stopped),
+        stopped = tokio::time::timeout(limit, ctx.stop()) => Some(stopped),
         second = shutdown_signal() => {
             eprintln!("camel-wasm: {second} again: aborting");
             None
@@ -109,7 +115,7 @@ async fn run_until_stopped(args: RunArgs) -> Result<ExitCode, Failure> {
             ctx.abort().await;
             Err(Failure::new(format!(
                 "the routes did not stop within {:.1} s; aborted",
-                (grace + STOP_MARGIN).as_secs_f64()
+                limit.as_secs_f64()
             )))
         }
         None => {
@@ -126,7 +132,7 @@ impl Integration {
     async fn build(
         file: &ConfigFile,
         route_files: Vec<PathBuf>,
-        grace: Duration,
+        grace: Option<Duration>,
     ) -> Result<CamelContext, Failure> {
         let config = &file.config;
         let beans = Arc::new(Mutex::new(BeanRegistry::new()));
@@ -135,7 +141,10 @@ impl Integration {
         let mut ctx = CamelConfig::configure_context_with_beans(config, Some(beans.clone()))
             .await
             .map_err(|e| file.failure(&[], &format!("setting up the context: {}", chain(&e))))?;
-        ctx.set_drain_timeout(grace);
+        // camel-config set it from `drain_timeout_ms`; --grace wins.
+        if let Some(grace) = grace {
+            ctx.set_drain_timeout(grace);
+        }
 
         ctx.register_component(DirectComponent::new());
         ctx.register_component(LogComponent::new());
