@@ -120,8 +120,20 @@ fn new_builds_out_of_the_box_and_inspect_says_it_loads() {
             "{report}"
         );
         assert!(report.contains("loads:    yes"), "{report}");
-        // The scaffold's own route and Camel.toml are there to run it.
-        assert!(dir.join("Camel.toml").is_file());
+        // Installed as its README says, the scaffold's own Camel.toml and
+        // route run it (a policy needs authenticated callers: no route).
+        std::fs::copy(&wasm, dir.join("plugins").join(format!("{name}.wasm"))).unwrap();
+        let expected = match kind {
+            "processor" => format!("[{name}] Body: [{name}] timer://{name} tick #1"),
+            "bean" => format!("[{name}] Body: Hello, timer://{name} tick #1!"),
+            "source" => format!("[{name}] Body: tick 1 from {name}"),
+            _ => continue,
+        };
+        let mut run = Running::start(&dir, &[]);
+        run.wait_for(&expected, 1);
+        run.sigterm();
+        let (status, _, stderr) = run.exit();
+        assert!(status.success(), "{kind}: {stderr}");
     }
     // A second `new` into the same directory is refused.
     let dir = tmp.path().join("my-processor");
