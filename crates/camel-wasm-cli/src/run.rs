@@ -146,6 +146,7 @@ impl Integration {
             ctx.set_drain_timeout(grace);
         }
 
+        warn_unused_component_tables(config);
         ctx.register_component(DirectComponent::new());
         ctx.register_component(LogComponent::new());
         ctx.register_component(MockComponent::new());
@@ -196,6 +197,28 @@ impl Integration {
             started.join(", ")
         );
         Ok(ctx)
+    }
+}
+
+/// The components `run` registers.
+const COMPONENTS: [&str; 5] = ["direct", "log", "mock", "timer", "wasm"];
+
+/// Says so when Camel.toml configures a component `run` does not have.
+fn warn_unused_component_tables(config: &CamelConfig) {
+    let mut unused: Vec<&str> = config
+        .components
+        .raw
+        .keys()
+        .map(String::as_str)
+        .filter(|key| !COMPONENTS.contains(key))
+        .collect();
+    unused.sort_unstable();
+    for key in unused {
+        eprintln!(
+            "camel-wasm: warning: [components.{key}] is ignored: camel-wasm runs the {} \
+             components",
+            COMPONENTS.join(", ")
+        );
     }
 }
 
