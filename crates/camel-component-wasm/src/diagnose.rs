@@ -82,8 +82,25 @@ pub(crate) fn exports<W: PluginWorld>(engine: &Engine, component: &Component) ->
     }
 }
 
+/// Why bytes with a valid component header did not compile: a truncated
+/// file is named as such, anything else is left to the compiler's error.
+pub(crate) fn compile_failure(bytes: &[u8]) -> String {
+    let truncated = wasmparser::Parser::new(0)
+        .parse_all(bytes)
+        .find_map(|payload| payload.err())
+        .filter(|e| e.message().contains("unexpected end"));
+    match truncated {
+        Some(_) => format!(
+            "it does not compile: it is truncated (it ends at byte {}, in the middle of a \
+             section): copy or build it again",
+            bytes.len()
+        ),
+        None => "it does not compile".to_string(),
+    }
+}
+
 /// What is wrong with importing `name`, if anything is known to be.
-fn import_problem(name: &str) -> Option<String> {
+pub(crate) fn import_problem(name: &str) -> Option<String> {
     let package = name.split('/').next().unwrap_or(name);
     let version = name.rsplit_once('@').map(|(_, version)| version);
     if package.starts_with("wasi:sockets") {

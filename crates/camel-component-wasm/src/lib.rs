@@ -70,6 +70,7 @@ mod guest_text;
 mod health;
 mod host;
 mod host_state;
+mod inspect;
 mod instance_pool;
 mod json_budget;
 mod metrics;
@@ -97,6 +98,7 @@ pub use component::{WasmComponent, WasmComponentBuilder};
 pub use config::{Isolation, WasmPluginConfig};
 pub use endpoint::WasmEndpoint;
 pub use error::{BoxError, GuestError, Result, TrapReason, WasmError, wasm_error_of};
+pub use inspect::{ModuleImport, ModuleReport, PluginKind};
 pub use policy::{PolicyDecision, WasmPolicy};
 #[cfg(feature = "camel-config")]
 pub use policy_config::WasmPolicies;

@@ -272,7 +272,7 @@ impl WasmRuntime {
             off_executor(|| Component::new(&self.inner.engine, &bytes)).map_err(|e| {
                 WasmError::InvalidModule {
                     path: path.clone(),
-                    reason: "it does not compile".to_string(),
+                    reason: diagnose::compile_failure(&bytes),
                     source: Some(e.into()),
                 }
             })?;
@@ -321,6 +321,16 @@ impl WasmRuntime {
         })
     }
 
+    /// Links `module` against the host's imports alone (no world), with
+    /// the reason in plain words when an import is missing.
+    pub(crate) fn link(&self, module: &LoadedModule) -> std::result::Result<(), String> {
+        self.inner
+            .linker
+            .instantiate_pre(&module.component)
+            .map(drop)
+            .map_err(|e| diagnose::imports(&self.inner.engine, &module.component, &e))
+    }
+
     fn cached(&self, path: &Path) -> Option<Arc<LoadedModule>> {
         self.inner
             .modules
@@ -360,7 +370,8 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     if bytes[..8] == CORE_MODULE_HEADER {
         return Err(invalid(
-            "it is a core WebAssembly module, not a component (build it for wasm32-wasip2)",
+            "it is a core WebAssembly module, not a component (build it for wasm32-wasip2, \
+             or wrap a wasm32-wasip1 module with `wasm-tools component new`)",
         ));
     }
     if bytes[..8] != COMPONENT_HEADER {

@@ -116,7 +116,7 @@ fn bad_modules_name_the_file() {
         (
             "truncated.wasm",
             echo[..echo.len() / 2].to_vec(),
-            "does not compile",
+            "does not compile: it is truncated",
         ),
     ];
     let c = component(dir.path());

@@ -9,6 +9,7 @@ mod calls;
 mod concurrency;
 mod endpoint_errors;
 mod exchange_mapping;
+mod inspect;
 mod lifecycle;
 mod limits;
 mod observability;

@@ -1,0 +1,454 @@
+//! The `camel-wasm` binary driven as a user drives it: as a subprocess.
+//!
+//! Guest builds (the scaffolds of `new`, the beans example's plugin) go to
+//! the target directory of the test guests (`camel-wasm-test-artifacts`),
+//! so the SDK's dependencies, compiled there already, are reused.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_camel-wasm");
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn camel_wasm(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("CAMEL_PROFILE")
+        .output()
+        .expect("camel-wasm runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The target directory the test guests were built in:
+/// `<dir>/wasm32-wasip2/release/<guest>.wasm`.
+fn guest_target_dir() -> PathBuf {
+    let echo = Path::new(camel_wasm_test_artifacts::ECHO);
+    assert!(echo.is_file(), "test guests not built: {}", echo.display());
+    echo.ancestors()
+        .nth(3)
+        .expect("guest path has a target directory")
+        .to_path_buf()
+}
+
+/// `cargo build --release --target wasm32-wasip2 <args>` into the test
+/// guests' target directory, with the outer build's flags removed (as the
+/// guest build does), offline.
+fn cargo_build_guest(dir: &Path, args: &[&str]) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let started = Instant::now();
+    let status = Command::new(cargo)
+        .current_dir(dir)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--offline",
+            "--quiet",
+        ])
+        .args(args)
+        .env("CARGO_TARGET_DIR", guest_target_dir())
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .status()
+        .expect("cargo runs");
+    assert!(
+        status.success(),
+        "cargo build {args:?} in {}",
+        dir.display()
+    );
+    eprintln!(
+        "cargo build {args:?}: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let out = camel_wasm(&["--help"]);
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for command in ["run", "new", "inspect"] {
+        assert!(help.contains(command), "{help}");
+    }
+    let out = camel_wasm(&["run", "--help"]);
+    let help = text(&out.stdout);
+    assert!(
+        help.contains("--grace") && help.contains("--profile"),
+        "{help}"
+    );
+}
+
+#[test]
+fn new_builds_out_of_the_box_and_inspect_says_it_loads() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (kind, world) in [
+        ("processor", "processor"),
+        ("bean", "bean"),
+        ("source", "source"),
+        ("policy", "policy"),
+    ] {
+        let name = format!("my-{kind}");
+        let dir = tmp.path().join(&name);
+        let out = camel_wasm(&["new", dir.to_str().unwrap(), "--kind", kind]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("cargo build --release"));
+        // The versions this workspace has locked (and so has offline).
+        std::fs::copy(workspace().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+        // `cargo build` alone: the scaffold selects the target itself.
+        cargo_build_guest(&dir, &[]);
+        let wasm = guest_target_dir()
+            .join("wasm32-wasip2/release")
+            .join(format!("my_{kind}.wasm"));
+        let out = camel_wasm(&["inspect", wasm.to_str().unwrap()]);
+        let report = text(&out.stdout);
+        assert!(out.status.success(), "{report}\n{}", text(&out.stderr));
+        assert!(
+            report.contains(&format!("world:    {world} (camel:wasm@0.2")),
+            "{report}"
+        );
+        assert!(report.contains("loads:    yes"), "{report}");
+        // Installed as its README says, the scaffold's own Camel.toml and
+        // route run it (a policy needs authenticated callers: no route).
+        std::fs::copy(&wasm, dir.join("plugins").join(format!("{name}.wasm"))).unwrap();
+        let expected = match kind {
+            "processor" => format!("[{name}] Body: [{name}] timer://{name} tick #1"),
+            "bean" => format!("[{name}] Body: Hello, timer://{name} tick #1!"),
+            "source" => format!("[{name}] Body: tick 1 from {name}"),
+            _ => continue,
+        };
+        let mut run = Running::start(&dir, &[]);
+        run.wait_for(&expected, 1);
+        run.sigterm();
+        let (status, _, stderr) = run.exit();
+        assert!(status.success(), "{kind}: {stderr}");
+    }
+    // A second `new` into the same directory is refused.
+    let dir = tmp.path().join("my-processor");
+    let out = camel_wasm(&["new", dir.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("already exists"));
+}
+
+#[test]
+fn new_in_another_language_is_not_supported_yet() {
+    let tmp = tempfile::tempdir().unwrap();
+    for lang in ["python", "js"] {
+        let dir = tmp.path().join(format!("p-{lang}"));
+        let out = camel_wasm(&["new", dir.to_str().unwrap(), "--lang", lang]);
+        assert!(!out.status.success());
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&format!("--lang {lang} is not supported yet")),
+            "{err}"
+        );
+        assert!(!dir.exists());
+    }
+}
+
+#[test]
+fn inspect_explains_why_a_file_does_not_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let echo = std::fs::read(camel_wasm_test_artifacts::ECHO).unwrap();
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        (
+            "core.wasm",
+            b"\0asm\x01\0\0\0".to_vec(),
+            "does not load: it is a core WebAssembly module, not a component (build it for wasm32-wasip2",
+        ),
+        (
+            "truncated.wasm",
+            echo[..echo.len() / 2].to_vec(),
+            "does not load: it does not compile: it is truncated",
+        ),
+        (
+            "text.wasm",
+            b"hello".to_vec(),
+            "does not load: it is not WebAssembly",
+        ),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = camel_wasm(&["inspect", path.to_str().unwrap()]);
+        let report = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{name}: {report}");
+        assert!(report.contains(expected), "{name}: {report}");
+    }
+
+    // A component built against an older contract: the wrong world.
+    let out = camel_wasm(&["inspect", camel_wasm_test_artifacts::COMPAT_V0_1_0]);
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("world:    none of this host's (camel:wasm@0.1.0"),
+        "{report}"
+    );
+    assert!(
+        report.contains("loads:    no: it imports `camel:wasm/")
+            && report.contains("built for `camel:wasm@0.1.0`")
+            && report.contains("rebuild it against this host's WIT or SDK"),
+        "{report}"
+    );
+
+    // A bean is not a processor, but loads as what it is.
+    let out = camel_wasm(&["inspect", camel_wasm_test_artifacts::BEAN_GREETER]);
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains("world:    bean"), "{report}");
+    assert!(
+        report.contains("invoke") && report.contains("methods"),
+        "{report}"
+    );
+
+    let out = camel_wasm(&["inspect", tmp.path().join("missing.wasm").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("cannot be read"));
+}
+
+/// A project directory with `Camel.toml` and a trivial route.
+fn project(camel_toml: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("Camel.toml"), camel_toml).unwrap();
+    std::fs::create_dir(tmp.path().join("plugins")).unwrap();
+    std::fs::write(
+        tmp.path().join("route.yaml"),
+        "routes:\n  - id: r\n    from: direct:in\n    steps:\n      - to: log:out\n",
+    )
+    .unwrap();
+    tmp
+}
+
+fn run_fails(camel_toml: &str) -> String {
+    let tmp = project(camel_toml);
+    let config = tmp.path().join("Camel.toml");
+    let route = tmp.path().join("route.yaml");
+    let out = camel_wasm(&[
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+        route.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(err.contains("Camel.toml"), "names the file: {err}");
+    err
+}
+
+#[test]
+fn run_with_a_broken_camel_toml_names_the_key() {
+    let err = run_fails("[default.beans.greeter]\nplgin = \"greetings\"\n");
+    assert!(err.contains("key `default.beans.greeter.plgin`"), "{err}");
+
+    let err = run_fails("[components.wasm]\nplugins_dir = \"plugins\"\ntiemout = 5\n");
+    assert!(err.contains("key `components.wasm.tiemout`"), "{err}");
+
+    let err = run_fails(
+        "[beans.greeter]\nplugin = \"greetings\"\n[beans.greeter.limits]\ntimeout-secs = 0\n",
+    );
+    assert!(
+        err.contains("key `beans.greeter.limits.timeout-secs`"),
+        "{err}"
+    );
+
+    let err = run_fails("[beans.greeter]\nplugin = \"greetings\"\n");
+    assert!(
+        err.contains("key `beans.greeter") && err.contains("greetings.wasm"),
+        "{err}"
+    );
+
+    let err = run_fails("[components.wasm\nplugins_dir = 1\n");
+    assert!(
+        err.contains("not valid TOML") && err.contains("line 1"),
+        "{err}"
+    );
+}
+
+/// A `camel-wasm run` in progress, its stdout read line by line.
+struct Running {
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+    stdout: String,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl Running {
+    fn start(dir: &Path, args: &[&str]) -> Running {
+        let mut child = Command::new(BIN)
+            .current_dir(dir)
+            .arg("run")
+            .args(args)
+            .env_remove("CAMEL_PROFILE")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("camel-wasm run starts");
+        let (send, lines) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = send.send(line);
+            }
+        });
+        let stderr = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        Running {
+            child,
+            lines,
+            stdout: String::new(),
+            stderr,
+        }
+    }
+
+    /// Waits (at most 120 s) until `count` lines of stdout contain `needle`.
+    fn wait_for(&mut self, needle: &str, count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut seen = 0;
+        while seen < count {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = self.lines.recv_timeout(left) else {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "{seen} of {count} lines with {needle:?}; stdout:\n{}",
+                    self.stdout
+                );
+            };
+            seen += usize::from(line.contains(needle));
+            self.stdout.push_str(&line);
+            self.stdout.push('\n');
+        }
+    }
+
+    fn sigterm(&self) {
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    }
+
+    /// Waits (at most 30 s) for the exit; returns the status, all of stdout
+    /// and all of stderr.
+    fn exit(mut self) -> (std::process::ExitStatus, String, String) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("camel-wasm did not exit within 30 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // The reader ends with the pipe.
+        while let Ok(line) = self.lines.recv() {
+            self.stdout.push_str(&line);
+            self.stdout.push('\n');
+        }
+        (status, self.stdout, self.stderr.join().unwrap())
+    }
+}
+
+#[test]
+fn run_the_beans_example_until_sigterm() {
+    // The example's plugin, built from source like the example builds it.
+    cargo_build_guest(
+        &workspace(),
+        &[
+            "-p",
+            "beans-example-greetings",
+            "--manifest-path",
+            "Cargo.toml",
+        ],
+    );
+    let built = guest_target_dir().join("wasm32-wasip2/release/beans_example_greetings.wasm");
+
+    // The example's Camel.toml and routes as they are; its timer route
+    // sends real exchanges through both styles of a bean to a log.
+    let tmp = tempfile::tempdir().unwrap();
+    let example = workspace().join("examples/beans");
+    std::fs::copy(example.join("Camel.toml"), tmp.path().join("Camel.toml")).unwrap();
+    std::fs::create_dir_all(tmp.path().join("plugins")).unwrap();
+    std::fs::create_dir_all(tmp.path().join("routes")).unwrap();
+    std::fs::copy(&built, tmp.path().join("plugins/greetings.wasm")).unwrap();
+    std::fs::copy(
+        example.join("routes/greetings.yaml"),
+        tmp.path().join("routes/greetings.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        example.join("routes/tick.yaml"),
+        tmp.path().join("routes/tick.yaml"),
+    )
+    .unwrap();
+
+    let mut run = Running::start(
+        tmp.path(),
+        &["--grace", "5", "routes/greetings.yaml", "routes/tick.yaml"],
+    );
+    // Three exchanges through the wasm beans, as the log step logs them.
+    run.wait_for("GOOD EVENING, TIMER://TICK TICK #", 3);
+    run.sigterm();
+    let (status, _, stderr) = run.exit();
+    assert!(status.success(), "exit {status:?}; stderr:\n{stderr}");
+    assert!(
+        stderr.contains("running 4 routes (greet, formal, stats, tick)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("SIGTERM: stopping") && stderr.contains("camel-wasm: stopped"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn run_lets_an_exchange_in_flight_finish_after_sigterm() {
+    // No Camel.toml: rust-camel's defaults, plugins in ./plugins.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("plugins")).unwrap();
+    std::fs::copy(
+        camel_wasm_test_artifacts::SLEEPER,
+        tmp.path().join("plugins/sleeper.wasm"),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("slow.yaml"),
+        "routes:\n  - id: slow\n    from: timer:slow?repeatCount=1\n    steps:\n      \
+         - set_header: { key: secs, value: \"2\" }\n      - to: log:sleeping\n      \
+         - to: wasm:sleeper.wasm?timeout=30\n      - to: log:woke\n",
+    )
+    .unwrap();
+    let mut run = Running::start(tmp.path(), &["--grace", "20", "slow.yaml"]);
+    run.wait_for("sleeping", 1);
+    let signalled = Instant::now();
+    run.sigterm();
+    let (status, stdout, stderr) = run.exit();
+    assert!(status.success(), "exit {status:?}; stderr:\n{stderr}");
+    assert!(
+        stdout.contains("[woke] Body: timer://slow tick #1"),
+        "the exchange in flight finished:\n{stdout}"
+    );
+    assert!(
+        signalled.elapsed() >= Duration::from_secs(1),
+        "stopping waited for it"
+    );
+}
