@@ -163,6 +163,14 @@ impl Integration {
 
         load_beans(file, &wasm, &beans).await?;
         let security = load_policies(file, &wasm).await?;
+        // Beans and policies serve any route: their health checks go in
+        // under their own names (`wasm-bean:<name>`, `wasm-policy:<name>`).
+        let health = ctx.health_registry();
+        for check in wasm.health_checks() {
+            let name = check.name().to_string();
+            health.register_for_route(&name, check);
+            health.mark_route_started(&name);
+        }
 
         let mut started = Vec::new();
         for route_file in &route_files {
