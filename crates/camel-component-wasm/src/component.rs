@@ -281,6 +281,7 @@ impl WasmComponent {
     ///     health.mark_route_started(&name);
     /// }
     /// # }
+    /// # let _ = doc;
     /// ```
     pub fn health_checks(&self) -> Vec<Arc<dyn AsyncHealthCheck>> {
         self.inner
