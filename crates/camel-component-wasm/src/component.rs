@@ -7,6 +7,7 @@ use camel_api::CamelError;
 use camel_component_api::{Component, ComponentContext, Endpoint, parse_uri};
 
 use crate::bean::WasmBean;
+use crate::compat::worlds::{CompatBeanWorld, CompatPolicyWorld, CompatProcessorWorld};
 use crate::config::WasmPluginConfig;
 use crate::endpoint::WasmEndpoint;
 use crate::error::{Result, WasmError};
@@ -15,13 +16,14 @@ use crate::instance_pool::InstancePool;
 use crate::module_path;
 use crate::plugin::PluginContext;
 use crate::policy::WasmPolicy;
+use crate::producer::ProcessorPool;
 use crate::runtime::{LoadedModule, WasmRuntime};
 use crate::source::SourceEndpoint;
 use crate::source::options::SourceOptions;
 use crate::state_store::{
     RedisConnections, StateStore, bean_namespace, endpoint_namespace, policy_namespace,
 };
-use crate::world::SourceWorld;
+use crate::world::{ProcessorWorld, SourceWorld};
 
 /// The URI scheme of [`WasmComponent`].
 pub(crate) const SCHEME: &str = "wasm";
@@ -149,7 +151,18 @@ impl WasmComponent {
                 )));
             }
         };
-        if sources && self.exports(&module, "on-event") {
+        if module.compat && sources && self.exports(&module, "run") {
+            return Err(WasmError::WrongWorld {
+                path: module.path.clone(),
+                world: "source (camel:plugin@1.0.0)",
+                reason: "it is a source of rust-camel's `camel:plugin@1.0.0` contract, which this \
+                         host does not run yet: port it to this host's `source` world \
+                         (`camel:wasm`)"
+                    .to_string(),
+                source: "unsupported world".into(),
+            });
+        }
+        if !module.compat && sources && self.exports(&module, "on-event") {
             let pool = self.pool::<SourceWorld>(&parts.path, &namespace, &module, config, ())?;
             health(pool.guard.clone(), pool.plugin.clone());
             tracing::debug!(plugin = %parts.path, "wasm source endpoint created");
@@ -169,9 +182,17 @@ impl WasmComponent {
                 "applies to source plugins (in `from`) only; this plugin is a processor",
             ));
         }
-        let pool = self.pool(&parts.path, &namespace, &module, config, ())?;
-        health(pool.guard.clone(), pool.plugin.clone());
-        tracing::debug!(plugin = %parts.path, "wasm endpoint created");
+        let pool = if module.compat {
+            let pool =
+                self.pool::<CompatProcessorWorld>(&parts.path, &namespace, &module, config, ())?;
+            health(pool.guard.clone(), pool.plugin.clone());
+            ProcessorPool::Compat(pool)
+        } else {
+            let pool = self.pool::<ProcessorWorld>(&parts.path, &namespace, &module, config, ())?;
+            health(pool.guard.clone(), pool.plugin.clone());
+            ProcessorPool::Own(pool)
+        };
+        tracing::debug!(plugin = %parts.path, compat = module.compat, "wasm endpoint created");
         Ok(Created::Processor(WasmEndpoint::new(uri.to_string(), pool)))
     }
 
@@ -180,7 +201,7 @@ impl WasmComponent {
         module
             .component
             .component_type()
-            .exports(self.inner.runtime.engine())
+            .exports(self.inner.runtime.engine_of(module))
             .any(|(export, _)| export == name)
     }
 
@@ -277,7 +298,12 @@ impl WasmComponent {
         let module = self
             .read_module(name, &format!("{plugin}.wasm"), limits.max_module_size)
             .await?;
-        let pool = self.pool(name, &bean_namespace(name), &module, limits, config)?;
+        let namespace = bean_namespace(name);
+        if module.compat {
+            let pool = self.pool::<CompatBeanWorld>(name, &namespace, &module, limits, config)?;
+            return WasmBean::start_compat(Arc::from(name), pool).await;
+        }
+        let pool = self.pool(name, &namespace, &module, limits, config)?;
         WasmBean::start(Arc::from(name), pool).await
     }
 }
@@ -321,7 +347,12 @@ impl WasmComponent {
     ) -> Result<WasmPolicy> {
         self.check_fits_runtime(&limits)?;
         let module = self.read_module(name, path, limits.max_module_size).await?;
-        let pool = self.pool(name, &policy_namespace(name), &module, limits, config)?;
+        let namespace = policy_namespace(name);
+        if module.compat {
+            let pool = self.pool::<CompatPolicyWorld>(name, &namespace, &module, limits, config)?;
+            return WasmPolicy::start_compat(Arc::from(name), pool).await;
+        }
+        let pool = self.pool(name, &namespace, &module, limits, config)?;
         WasmPolicy::start(Arc::from(name), pool).await
     }
 

@@ -82,7 +82,7 @@ pub(crate) struct Instance<W: PluginWorld> {
 /// The instances of one endpoint or bean entry.
 pub(crate) struct InstancePool<W: PluginWorld> {
     pub(crate) plugin: Arc<PluginContext>,
-    runtime: WasmRuntime,
+    engine: wasmtime::Engine,
     pre: W::Pre,
     init_args: W::InitArgs,
     idle: Mutex<Vec<Instance<W>>>,
@@ -111,11 +111,11 @@ impl<W: PluginWorld> InstancePool<W> {
         plugin: Arc<PluginContext>,
         init_args: W::InitArgs,
     ) -> Result<Arc<Self>> {
-        let pre = runtime.instance_pre::<W>(module)?;
+        let (pre, engine) = runtime.instance_pre::<W>(module)?;
         let permits = Semaphore::new(plugin.config.max_concurrent_calls);
         let pool = Arc::new(InstancePool {
             plugin,
-            runtime,
+            engine,
             pre,
             init_args,
             idle: Mutex::new(Vec::new()),
@@ -335,10 +335,7 @@ impl<W: PluginWorld> InstancePool<W> {
 
     /// Makes a fresh instance and runs its `init`, under one deadline.
     async fn create(&self) -> Result<Instance<W>> {
-        let mut store = Store::new(
-            self.runtime.engine(),
-            WasmHostState::new(self.plugin.clone()),
-        );
+        let mut store = Store::new(&self.engine, WasmHostState::new(self.plugin.clone()));
         store.limiter(|state| &mut state.limits);
         store.set_hostcall_fuel(self.plugin.config.result_budget());
         store.epoch_deadline_callback(|ctx| {

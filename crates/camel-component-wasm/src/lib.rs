@@ -56,6 +56,7 @@ mod body_stream;
 mod bundle;
 mod call_chain;
 mod call_policy;
+mod compat;
 mod component;
 mod config;
 mod convert;

@@ -19,6 +19,10 @@ pub(crate) trait PluginWorld: Send + Sync + 'static {
     /// Whether its plugins may change their state unless `state-writes`
     /// says otherwise.
     const STATE_WRITES_BY_DEFAULT: bool = true;
+    /// Whether the world belongs to rust-camel's `camel:plugin@1.0.0`
+    /// contract (its components run on the engine with component-model
+    /// async; see [`crate::compat`]).
+    const COMPAT: bool = false;
     /// The pre-instantiated, type-checked component.
     type Pre: Send + Sync + 'static;
     /// A live instance's typed exports.

@@ -6,7 +6,7 @@ use crate::bindings::wit;
 use crate::host_state::WasmHostState;
 use crate::state_store::{StateError, ttl};
 
-pub(super) async fn store(
+pub(crate) async fn store(
     host: &mut WasmHostState,
     key: String,
     value: String,
@@ -21,7 +21,7 @@ pub(super) async fn store(
         .map_err(to_wit)
 }
 
-pub(super) async fn load(
+pub(crate) async fn load(
     host: &mut WasmHostState,
     key: &str,
 ) -> Result<Option<String>, wit::Error> {
@@ -32,7 +32,7 @@ pub(super) async fn load(
         .map_err(to_wit)
 }
 
-pub(super) async fn increment(
+pub(crate) async fn increment(
     host: &mut WasmHostState,
     key: String,
     delta: i64,
@@ -45,7 +45,7 @@ pub(super) async fn increment(
         .map_err(to_wit)
 }
 
-pub(super) async fn compare_and_set(
+pub(crate) async fn compare_and_set(
     host: &mut WasmHostState,
     key: String,
     expected: Option<String>,

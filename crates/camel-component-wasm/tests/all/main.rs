@@ -11,6 +11,7 @@ mod endpoint_errors;
 mod exchange_mapping;
 mod lifecycle;
 mod limits;
+mod migration;
 mod policies;
 mod queue;
 mod runtime_options;
