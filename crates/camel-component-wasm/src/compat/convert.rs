@@ -204,8 +204,10 @@ pub(crate) fn restore_messages(
     output: Option<WasmMessage>,
 ) {
     // The host's own data: no budget.
-    let mut unlimited = usize::MAX;
-    let mut back = |m: WasmMessage| message_from_compat(m, &mut unlimited).unwrap_or_default();
+    fn back(message: WasmMessage) -> Message {
+        let mut unlimited = usize::MAX;
+        message_from_compat(message, &mut unlimited).unwrap_or_default()
+    }
     exchange.input = back(input);
     exchange.output = output.map(back);
 }

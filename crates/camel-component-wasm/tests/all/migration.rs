@@ -175,6 +175,20 @@ async fn its_error_variants_map_to_typed_errors_and_the_next_exchange_works() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn its_calls_are_bounded_in_time_and_a_timed_out_instance_is_replaced() {
+    let t = plugin_context("timeout=1").await;
+    let started = std::time::Instant::now();
+    let err = t
+        .send("compat", with_headers("x", &[("mode", "spin")]))
+        .await
+        .unwrap_err();
+    assert!(matches!(typed(&err), WasmError::Timeout { .. }), "{err:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let reply = t.send_text("compat", "ok").await.unwrap();
+    assert_eq!(text(reply_body(&reply)), "ok");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn its_state_belongs_to_the_endpoint() {
     let t = plugin_context("").await;
     for expected in 1..=3 {

@@ -15,6 +15,7 @@
 //! - `poll`: `camel-poll(<call-uri header>, 50)`, likewise.
 //! - `fail-processor`, `fail-type`, `fail-io`, `fail-timeout`: returns that
 //!   error variant.
+//! - `spin`: loops forever (the host's `timeout` must stop it).
 //! - `count`: `host-load("count")`, adds one, `host-store`s it; header
 //!   `count`.
 //! - `stream`: reads the input body (a stream, or any other kind) piece by
@@ -143,6 +144,12 @@ impl Guest for Compat {
             "fail-type" => return Err(WasmError::TypeConversion("not a number".to_string())),
             "fail-io" => return Err(WasmError::Io("disk gone".to_string())),
             "fail-timeout" => return Err(WasmError::Timeout),
+            "spin" => {
+                let mut n = 0u64;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
             "count" => {
                 let count = match host::host_load("count")? {
                     Some(n) => n.parse::<u64>().unwrap_or(0) + 1,
