@@ -33,7 +33,10 @@ const COMPONENT_HEADER: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x0
 const CORE_MODULE_HEADER: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 
 /// One wasmtime engine with its epoch ticker, the linker with the host
-/// functions, and the cache of compiled modules.
+/// functions, and the cache of compiled modules; plus, made the first time
+/// a plugin of rust-camel's own `camel:plugin@1.0.0` contract loads, a
+/// second engine (component-model async on, its own ticker, linker and
+/// cache) for such plugins.
 ///
 /// Cheap to clone; clones share everything. A [`crate::WasmComponent`] owns
 /// one, so every `wasm:` endpoint and bean of a component shares the engine
