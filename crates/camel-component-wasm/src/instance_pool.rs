@@ -487,7 +487,10 @@ impl<W: PluginWorld> Lease<W> {
         instance.uses += 1;
         let config = &pool.plugin.config;
         let retire = config.isolation == Isolation::Exchange
-            || config.recycle_after.is_some_and(|n| instance.uses >= n);
+            || config
+                .recycle_after
+                .or(W::RECYCLE_AFTER)
+                .is_some_and(|n| instance.uses >= n);
         if retire {
             return;
         }
