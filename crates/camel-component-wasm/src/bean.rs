@@ -14,6 +14,7 @@ use crate::bindings::wit;
 use crate::body_stream::{self, Detached};
 use crate::call_chain::CallChain;
 use crate::call_span::CallSite;
+use crate::compat::worlds::CompatBeanWorld;
 use crate::convert::{self, InStreams};
 use crate::error::{GuestError, Result, WasmError};
 use crate::guest_text;
@@ -34,7 +35,15 @@ use crate::world::BeanWorld;
 pub struct WasmBean {
     name: Arc<str>,
     methods: Arc<[String]>,
-    pool: Arc<InstancePool<BeanWorld>>,
+    pool: BeanPool,
+}
+
+/// The instances behind a bean: this host's own `bean` world, or
+/// rust-camel's `camel:plugin@1.0.0` one.
+#[derive(Clone)]
+enum BeanPool {
+    Own(Arc<InstancePool<BeanWorld>>),
+    Compat(Arc<InstancePool<CompatBeanWorld>>),
 }
 
 impl std::fmt::Debug for WasmBean {
@@ -111,7 +120,25 @@ impl WasmBean {
         Ok(WasmBean {
             name,
             methods: methods.into(),
-            pool,
+            pool: BeanPool::Own(pool),
+        })
+    }
+
+    /// As [`WasmBean::start`], for a bean of rust-camel's `camel:plugin`
+    /// contract.
+    pub(crate) async fn start_compat(
+        name: Arc<str>,
+        pool: Arc<InstancePool<CompatBeanWorld>>,
+    ) -> Result<Self> {
+        let span = pool.span(CallSite::export("methods"));
+        let methods = pool
+            .observe(span, crate::compat::calls::methods(&pool))
+            .await?;
+        tracing::debug!(bean = %name, methods = methods.len(), "wasm bean (camel:plugin) ready");
+        Ok(WasmBean {
+            name,
+            methods: methods.into(),
+            pool: BeanPool::Compat(pool),
         })
     }
 
@@ -135,32 +162,38 @@ impl WasmBean {
     /// [`WasmError::Guest`] with `not-found` for an unknown method (listing
     /// the bean's methods), or any runtime [`WasmError`].
     pub async fn invoke(&self, method: &str, exchange: &mut Exchange) -> Result<()> {
-        let span = self.pool.span(CallSite {
+        let site = CallSite {
             method: Some(method),
             ..CallSite::export("invoke").exchange(exchange)
-        });
-        self.pool
-            .observe(span, self.invoke_traced(method, exchange))
-            .await
+        };
+        match &self.pool {
+            BeanPool::Own(pool) => {
+                let span = pool.span(site);
+                pool.observe(span, self.invoke_own(pool, method, exchange))
+                    .await
+            }
+            BeanPool::Compat(pool) => {
+                let span = pool.span(site);
+                pool.observe(span, async {
+                    self.check_method(&pool.plugin, method)?;
+                    crate::compat::calls::invoke(pool, method, exchange).await
+                })
+                .await
+            }
+        }
     }
 
-    async fn invoke_traced(&self, method: &str, exchange: &mut Exchange) -> Result<()> {
-        let plugin = &self.pool.plugin;
-        if !self.methods.iter().any(|m| m == method) {
-            return Err(WasmError::Guest {
-                plugin: plugin.name.to_string(),
-                error: GuestError::NotFound(format!(
-                    "bean `{}` has no method `{}`; its methods: {}",
-                    self.name,
-                    guest_text::summary(method),
-                    self.methods.join(", ")
-                )),
-            });
-        }
+    async fn invoke_own(
+        &self,
+        pool: &Arc<InstancePool<BeanWorld>>,
+        method: &str,
+        exchange: &mut Exchange,
+    ) -> Result<()> {
+        let plugin = &pool.plugin;
+        self.check_method(plugin, method)?;
         let chain = CallChain::incoming(plugin, exchange)?;
         let (mut input, properties, streams) = convert::exchange_to_wit(exchange);
-        let (outcome, mut call) = self
-            .pool
+        let (outcome, mut call) = pool
             .call(
                 Invoke {
                     method,
@@ -187,6 +220,24 @@ impl WasmBean {
         };
         restore(exchange, input, call.properties);
         Err(error)
+    }
+}
+
+impl WasmBean {
+    /// Refuses a method the bean does not offer, listing those it does.
+    fn check_method(&self, plugin: &crate::plugin::PluginContext, method: &str) -> Result<()> {
+        if self.methods.iter().any(|m| m == method) {
+            return Ok(());
+        }
+        Err(WasmError::Guest {
+            plugin: plugin.name.to_string(),
+            error: GuestError::NotFound(format!(
+                "bean `{}` has no method `{}`; its methods: {}",
+                self.name,
+                guest_text::summary(method),
+                self.methods.join(", ")
+            )),
+        })
     }
 }
 

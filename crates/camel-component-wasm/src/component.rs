@@ -7,6 +7,7 @@ use camel_api::{AsyncHealthCheck, CamelError, MetricsCollector};
 use camel_component_api::{Component, ComponentContext, Endpoint, parse_uri};
 
 use crate::bean::WasmBean;
+use crate::compat::worlds::{CompatBeanWorld, CompatPolicyWorld, CompatProcessorWorld};
 use crate::config::WasmPluginConfig;
 use crate::endpoint::WasmEndpoint;
 use crate::error::{Result, WasmError};
@@ -16,13 +17,14 @@ use crate::metrics::{DEFAULT_FLUSH_INTERVAL, MetricLabels, PluginMetrics};
 use crate::module_path;
 use crate::plugin::PluginContext;
 use crate::policy::WasmPolicy;
+use crate::producer::ProcessorPool;
 use crate::runtime::{LoadedModule, WasmRuntime};
 use crate::source::SourceEndpoint;
 use crate::source::options::SourceOptions;
 use crate::state_store::{
     RedisConnections, StateStore, bean_namespace, endpoint_namespace, policy_namespace,
 };
-use crate::world::SourceWorld;
+use crate::world::{ProcessorWorld, SourceWorld};
 
 /// The URI scheme of [`WasmComponent`].
 pub(crate) const SCHEME: &str = "wasm";
@@ -159,7 +161,18 @@ impl WasmComponent {
                 )));
             }
         };
-        if sources && self.exports(&module, "on-event") {
+        if module.compat && sources && self.exports(&module, "run") {
+            return Err(WasmError::WrongWorld {
+                path: module.path.clone(),
+                world: "source (camel:plugin@1.0.0)",
+                reason: "it is a source of rust-camel's `camel:plugin@1.0.0` contract, which this \
+                         host does not run yet: port it to this host's `source` world \
+                         (`camel:wasm`)"
+                    .to_string(),
+                source: "unsupported world".into(),
+            });
+        }
+        if !module.compat && sources && self.exports(&module, "on-event") {
             let pool =
                 self.pool::<SourceWorld>(&parts.path, &namespace, &module, config, (), ctx)?;
             health(pool.guard.clone(), pool.plugin.clone());
@@ -180,9 +193,24 @@ impl WasmComponent {
                 "applies to source plugins (in `from`) only; this plugin is a processor",
             ));
         }
-        let pool = self.pool(&parts.path, &namespace, &module, config, (), ctx)?;
-        health(pool.guard.clone(), pool.plugin.clone());
-        tracing::debug!(plugin = %parts.path, "wasm endpoint created");
+        let pool = if module.compat {
+            let pool = self.pool::<CompatProcessorWorld>(
+                &parts.path,
+                &namespace,
+                &module,
+                config,
+                (),
+                ctx,
+            )?;
+            health(pool.guard.clone(), pool.plugin.clone());
+            ProcessorPool::Compat(pool)
+        } else {
+            let pool =
+                self.pool::<ProcessorWorld>(&parts.path, &namespace, &module, config, (), ctx)?;
+            health(pool.guard.clone(), pool.plugin.clone());
+            ProcessorPool::Own(pool)
+        };
+        tracing::debug!(plugin = %parts.path, compat = module.compat, "wasm endpoint created");
         Ok(Created::Processor(WasmEndpoint::new(uri.to_string(), pool)))
     }
 
@@ -191,7 +219,7 @@ impl WasmComponent {
         module
             .component
             .component_type()
-            .exports(self.inner.runtime.engine())
+            .exports(self.inner.runtime.engine_of(module))
             .any(|(export, _)| export == name)
     }
 
@@ -365,7 +393,15 @@ impl WasmComponent {
         let module = self
             .read_module(name, &format!("{plugin}.wasm"), limits.max_module_size)
             .await?;
-        let pool = self.pool(name, &bean_namespace(name), &module, limits, config, None)?;
+        let namespace = bean_namespace(name);
+        if module.compat {
+            let pool =
+                self.pool::<CompatBeanWorld>(name, &namespace, &module, limits, config, None)?;
+            let bean = WasmBean::start_compat(Arc::from(name), pool.clone()).await?;
+            self.keep_health_check(format!("wasm-bean:{name}"), &pool);
+            return Ok(bean);
+        }
+        let pool = self.pool(name, &namespace, &module, limits, config, None)?;
         let bean = WasmBean::start(Arc::from(name), pool.clone()).await?;
         self.keep_health_check(format!("wasm-bean:{name}"), &pool);
         Ok(bean)
@@ -411,7 +447,15 @@ impl WasmComponent {
     ) -> Result<WasmPolicy> {
         self.check_fits_runtime(&limits)?;
         let module = self.read_module(name, path, limits.max_module_size).await?;
-        let pool = self.pool(name, &policy_namespace(name), &module, limits, config, None)?;
+        let namespace = policy_namespace(name);
+        if module.compat {
+            let pool =
+                self.pool::<CompatPolicyWorld>(name, &namespace, &module, limits, config, None)?;
+            let policy = WasmPolicy::start_compat(Arc::from(name), pool.clone()).await?;
+            self.keep_health_check(format!("wasm-policy:{name}"), &pool);
+            return Ok(policy);
+        }
+        let pool = self.pool(name, &namespace, &module, limits, config, None)?;
         let policy = WasmPolicy::start(Arc::from(name), pool.clone()).await?;
         self.keep_health_check(format!("wasm-policy:{name}"), &pool);
         Ok(policy)

@@ -6,9 +6,7 @@ use camel_api::{BoxProcessor, CamelError};
 use camel_component_api::{Consumer, Endpoint, ProducerContext, RuntimeObservability};
 
 use crate::config::WasmPluginConfig;
-use crate::instance_pool::InstancePool;
-use crate::producer::WasmProducer;
-use crate::world::ProcessorWorld;
+use crate::producer::{ProcessorPool, WasmProducer};
 
 /// A `wasm:` endpoint: a compiled, type-checked processor plugin with its
 /// own instance pool and state.
@@ -17,7 +15,7 @@ use crate::world::ProcessorWorld;
 /// the first exchange (path, parameters, module, world) has been checked.
 pub struct WasmEndpoint {
     uri: String,
-    pool: Arc<InstancePool<ProcessorWorld>>,
+    pool: ProcessorPool,
 }
 
 impl std::fmt::Debug for WasmEndpoint {
@@ -29,13 +27,13 @@ impl std::fmt::Debug for WasmEndpoint {
 }
 
 impl WasmEndpoint {
-    pub(crate) fn new(uri: String, pool: Arc<InstancePool<ProcessorWorld>>) -> Self {
+    pub(crate) fn new(uri: String, pool: ProcessorPool) -> Self {
         WasmEndpoint { uri, pool }
     }
 
     /// The endpoint's effective configuration.
     pub fn config(&self) -> &WasmPluginConfig {
-        &self.pool.plugin.config
+        &self.pool.plugin().config
     }
 
     /// Idle instances the endpoint keeps ready (for tests of pooling).
@@ -72,7 +70,7 @@ impl Endpoint for WasmEndpoint {
         ctx: &ProducerContext,
     ) -> Result<BoxProcessor, CamelError> {
         // The first producer's observability also serves camel-call.
-        let _ = self.pool.plugin.observability.set(rt);
+        let _ = self.pool.plugin().observability.set(rt);
         let route_id = ctx.route_id().map(Arc::from);
         Ok(BoxProcessor::new(WasmProducer::new(
             self.pool.clone(),

@@ -182,14 +182,14 @@ impl WasmRuntime {
     fn report(&self, module: &LoadedModule, size: u64, compile_time: Duration) -> ModuleReport {
         let ty = module.component.component_type();
         let imports: Vec<ModuleImport> = ty
-            .imports(self.engine())
+            .imports(self.engine_of(module))
             .map(|(name, _)| ModuleImport {
                 name: name.to_string(),
                 problem: diagnose::import_problem(name),
             })
             .collect();
         let exports: Vec<String> = ty
-            .exports(self.engine())
+            .exports(self.engine_of(module))
             .map(|(name, _)| name.to_string())
             .collect();
         let contract = imports
@@ -203,6 +203,7 @@ impl WasmRuntime {
             .map(|kind| {
                 let fit = match (&link_problem, kind) {
                     (Some(problem), _) => Err(problem.clone()),
+                    (None, kind) if module.compat => self.fits_compat(module, *kind),
                     (None, PluginKind::Processor) => self.fits::<ProcessorWorld>(module),
                     (None, PluginKind::Bean) => self.fits::<BeanWorld>(module),
                     (None, PluginKind::Policy) => self.fits::<PolicyWorld>(module),
@@ -238,6 +239,26 @@ impl WasmRuntime {
             link_problem,
             worlds,
             default_limits,
+        }
+    }
+
+    /// As [`WasmRuntime::fits`], for a component of rust-camel's
+    /// `camel:plugin@1.0.0` contract.
+    fn fits_compat(
+        &self,
+        module: &LoadedModule,
+        kind: PluginKind,
+    ) -> std::result::Result<(), String> {
+        use crate::compat::worlds::{CompatBeanWorld, CompatPolicyWorld, CompatProcessorWorld};
+        match kind {
+            PluginKind::Processor => self.fits::<CompatProcessorWorld>(module),
+            PluginKind::Bean => self.fits::<CompatBeanWorld>(module),
+            PluginKind::Policy => self.fits::<CompatPolicyWorld>(module),
+            PluginKind::Source => Err(
+                "sources of rust-camel's `camel:plugin@1.0.0` contract are not run by this host \
+                 yet: port it to this host's `source` world"
+                    .to_string(),
+            ),
         }
     }
 

@@ -84,7 +84,7 @@ pub(crate) struct Instance<W: PluginWorld> {
 /// The instances of one endpoint or bean entry.
 pub(crate) struct InstancePool<W: PluginWorld> {
     pub(crate) plugin: Arc<PluginContext>,
-    runtime: WasmRuntime,
+    engine: wasmtime::Engine,
     pre: W::Pre,
     init_args: W::InitArgs,
     idle: Mutex<Vec<Instance<W>>>,
@@ -113,12 +113,12 @@ impl<W: PluginWorld> InstancePool<W> {
         plugin: Arc<PluginContext>,
         init_args: W::InitArgs,
     ) -> Result<Arc<Self>> {
-        let pre = runtime.instance_pre::<W>(module)?;
+        let (pre, engine) = runtime.instance_pre::<W>(module)?;
         let permits = Semaphore::new(plugin.config.max_concurrent_calls);
         let guard = Arc::new(CrashGuard::reporting_to(plugin.metrics.clone()));
         let pool = Arc::new(InstancePool {
             plugin,
-            runtime,
+            engine,
             pre,
             init_args,
             idle: Mutex::new(Vec::new()),
@@ -358,10 +358,7 @@ impl<W: PluginWorld> InstancePool<W> {
 
     /// Makes a fresh instance and runs its `init`, under one deadline.
     async fn create(&self) -> Result<Instance<W>> {
-        let mut store = Store::new(
-            self.runtime.engine(),
-            WasmHostState::new(self.plugin.clone()),
-        );
+        let mut store = Store::new(&self.engine, WasmHostState::new(self.plugin.clone()));
         store.limiter(|state| &mut state.limits);
         store.set_hostcall_fuel(self.plugin.config.result_budget());
         store.epoch_deadline_callback(|ctx| {
@@ -546,7 +543,10 @@ impl<W: PluginWorld> Lease<W> {
         instance.uses += 1;
         let config = &pool.plugin.config;
         let retire = config.isolation == Isolation::Exchange
-            || config.recycle_after.is_some_and(|n| instance.uses >= n);
+            || config
+                .recycle_after
+                .or(W::RECYCLE_AFTER)
+                .is_some_and(|n| instance.uses >= n);
         if retire {
             pool.discarded(Discard::Retired, 1);
             return;

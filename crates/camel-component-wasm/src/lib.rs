@@ -57,6 +57,7 @@ mod bundle;
 mod call_chain;
 mod call_policy;
 mod call_span;
+mod compat;
 mod component;
 mod config;
 mod convert;

@@ -22,6 +22,7 @@ use crate::bindings::policy::Policy;
 use crate::bindings::{wit, wit_policy};
 use crate::call_chain::CallChain;
 use crate::call_span::CallSite;
+use crate::compat::worlds::CompatPolicyWorld;
 use crate::convert;
 use crate::error::{Result, WasmError, error_chain};
 use crate::host_state::WasmHostState;
@@ -43,7 +44,15 @@ use crate::world::PolicyWorld;
 #[derive(Clone)]
 pub struct WasmPolicy {
     name: Arc<str>,
-    pool: Arc<InstancePool<PolicyWorld>>,
+    pool: PolicyPool,
+}
+
+/// The instances behind a policy: this host's own `policy` world, or
+/// rust-camel's `camel:plugin@1.0.0` `authorization-policy`.
+#[derive(Clone)]
+enum PolicyPool {
+    Own(Arc<InstancePool<PolicyWorld>>),
+    Compat(Arc<InstancePool<CompatPolicyWorld>>),
 }
 
 impl std::fmt::Debug for WasmPolicy {
@@ -100,7 +109,24 @@ impl WasmPolicy {
             .await;
         warmed?;
         tracing::debug!(policy = %name, "wasm policy ready");
-        Ok(WasmPolicy { name, pool })
+        Ok(WasmPolicy {
+            name,
+            pool: PolicyPool::Own(pool),
+        })
+    }
+
+    /// As [`WasmPolicy::start`], for an `authorization-policy` of
+    /// rust-camel's `camel:plugin` contract.
+    pub(crate) async fn start_compat(
+        name: Arc<str>,
+        pool: Arc<InstancePool<CompatPolicyWorld>>,
+    ) -> Result<Self> {
+        crate::compat::calls::warm(&pool).await?;
+        tracing::debug!(policy = %name, "wasm policy (camel:plugin) ready");
+        Ok(WasmPolicy {
+            name,
+            pool: PolicyPool::Compat(pool),
+        })
     }
 
     /// The policy's name (its registry entry).
@@ -125,6 +151,17 @@ impl WasmPolicy {
         provider: &str,
         transport: TransportId,
     ) -> Result<PolicyDecision> {
+        if let PolicyPool::Compat(pool) = &self.pool {
+            let properties =
+                crate::compat::calls::route_check_properties(exchange, principal, transport);
+            let span = pool.span(CallSite::export("evaluate").exchange(exchange));
+            return pool
+                .observe(
+                    span,
+                    crate::compat::calls::evaluate(pool, exchange, properties),
+                )
+                .await;
+        }
         let check = wit_policy::Check::Route(wit_policy::RouteCheck {
             principal: principal_to_wit(principal),
             provider: provider.to_string(),
@@ -142,6 +179,17 @@ impl WasmPolicy {
     ///
     /// As [`WasmPolicy::check_route`].
     pub async fn check_permission(&self, request: &PermissionRequest) -> Result<PolicyDecision> {
+        if let PolicyPool::Compat(pool) = &self.pool {
+            let properties = crate::compat::calls::permission_check_properties(request);
+            let exchange = Exchange::new(camel_api::Message::default());
+            let span = pool.span(CallSite::export("evaluate"));
+            return pool
+                .observe(
+                    span,
+                    crate::compat::calls::evaluate(pool, &exchange, properties),
+                )
+                .await;
+        }
         let check = wit_policy::Check::Permission(wit_policy::PermissionCheck {
             principal: principal_to_wit(&request.principal),
             resource: request.resource.clone(),
@@ -158,33 +206,19 @@ impl WasmPolicy {
         properties: HashMap<String, Value>,
         exchange: Option<&Exchange>,
     ) -> Result<PolicyDecision> {
+        let PolicyPool::Own(pool) = &self.pool else {
+            return Err(WasmError::Host {
+                plugin: self.name.to_string(),
+                source: "a camel:plugin policy answers through its own path".into(),
+            });
+        };
         let site = CallSite::export("evaluate");
-        let span = self.pool.span(match exchange {
+        let span = pool.span(match exchange {
             Some(exchange) => site.exchange(exchange),
             None => site,
         });
-        self.pool
-            .observe(span, self.evaluate_traced(check, properties))
+        pool.observe(span, evaluate_own(pool, check, properties))
             .await
-    }
-
-    async fn evaluate_traced(
-        &self,
-        check: &wit_policy::Check,
-        properties: HashMap<String, Value>,
-    ) -> Result<PolicyDecision> {
-        let (outcome, _) = self
-            .pool
-            .call(Evaluate(check), properties, CallChain::empty(), None)
-            .await;
-        match outcome?.0 {
-            Ok(wit_policy::Decision::Grant) => Ok(PolicyDecision::Grant),
-            Ok(wit_policy::Decision::Deny(reason)) => Ok(PolicyDecision::Deny(reason)),
-            Err(error) => Err(WasmError::Guest {
-                plugin: self.pool.plugin.name.to_string(),
-                error: guest_error(error),
-            }),
-        }
     }
 
     /// The denial that stands in for a failed evaluation, after logging it.
@@ -199,6 +233,25 @@ impl WasmPolicy {
             self.name,
             failure_class(err)
         )
+    }
+}
+
+/// One evaluation by a policy of our own contract.
+async fn evaluate_own(
+    pool: &Arc<InstancePool<PolicyWorld>>,
+    check: &wit_policy::Check,
+    properties: HashMap<String, Value>,
+) -> Result<PolicyDecision> {
+    let (outcome, _) = pool
+        .call(Evaluate(check), properties, CallChain::empty(), None)
+        .await;
+    match outcome?.0 {
+        Ok(wit_policy::Decision::Grant) => Ok(PolicyDecision::Grant),
+        Ok(wit_policy::Decision::Deny(reason)) => Ok(PolicyDecision::Deny(reason)),
+        Err(error) => Err(WasmError::Guest {
+            plugin: pool.plugin.name.to_string(),
+            error: guest_error(error),
+        }),
     }
 }
 

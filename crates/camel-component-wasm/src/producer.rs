@@ -15,6 +15,7 @@ use crate::bindings::wit;
 use crate::body_stream::{self, Detached};
 use crate::call_chain::CallChain;
 use crate::call_span::CallSite;
+use crate::compat::worlds::CompatProcessorWorld;
 use crate::convert::{self, ConvertError, InStreams};
 use crate::error::{GuestError, Result, WasmError};
 use crate::guest_text;
@@ -31,7 +32,7 @@ use crate::world::ProcessorWorld;
 /// epoch tick while it computes.
 #[derive(Clone)]
 pub struct WasmProducer {
-    pool: Arc<InstancePool<ProcessorWorld>>,
+    pool: ProcessorPool,
     /// The route this producer serves, when rust-camel said.
     route_id: Option<Arc<str>>,
 }
@@ -39,14 +40,44 @@ pub struct WasmProducer {
 impl std::fmt::Debug for WasmProducer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WasmProducer")
-            .field("plugin", &self.pool.plugin.name)
+            .field("plugin", &self.pool.plugin().name)
             .finish()
     }
 }
 
 impl WasmProducer {
-    pub(crate) fn new(pool: Arc<InstancePool<ProcessorWorld>>, route_id: Option<Arc<str>>) -> Self {
+    pub(crate) fn new(pool: ProcessorPool, route_id: Option<Arc<str>>) -> Self {
         WasmProducer { pool, route_id }
+    }
+}
+
+/// The instances behind a `wasm:` step: a component of this host's own
+/// contract, or one of rust-camel's `camel:plugin@1.0.0` (see
+/// [`crate::compat`]).
+#[derive(Clone)]
+pub(crate) enum ProcessorPool {
+    /// `camel:wasm`, world `processor`.
+    Own(Arc<InstancePool<ProcessorWorld>>),
+    /// `camel:plugin@1.0.0`, world `plugin`.
+    Compat(Arc<InstancePool<CompatProcessorWorld>>),
+}
+
+impl ProcessorPool {
+    /// The plugin the instances belong to.
+    pub(crate) fn plugin(&self) -> &Arc<PluginContext> {
+        match self {
+            ProcessorPool::Own(pool) => &pool.plugin,
+            ProcessorPool::Compat(pool) => &pool.plugin,
+        }
+    }
+
+    /// Idle instances kept by the pool.
+    #[cfg(feature = "test-support")]
+    pub(crate) fn idle_count(&self) -> usize {
+        match self {
+            ProcessorPool::Own(pool) => pool.idle_count(),
+            ProcessorPool::Compat(pool) => pool.idle_count(),
+        }
     }
 }
 
@@ -61,18 +92,38 @@ impl Service<Exchange> for WasmProducer {
     }
 
     fn call(&mut self, exchange: Exchange) -> Self::Future {
-        let pool = self.pool.clone();
         let route_id = self.route_id.clone();
-        Box::pin(async move {
-            let span = pool.span(
-                CallSite::export("process")
-                    .route(route_id.as_deref())
-                    .exchange(&exchange),
-            );
-            pool.observe(span, process(&pool, route_id, exchange))
-                .await
-                .map_err(CamelError::from)
-        })
+        match &self.pool {
+            ProcessorPool::Own(pool) => {
+                let pool = pool.clone();
+                Box::pin(async move {
+                    let span = pool.span(
+                        CallSite::export("process")
+                            .route(route_id.as_deref())
+                            .exchange(&exchange),
+                    );
+                    pool.observe(span, process(&pool, route_id, exchange))
+                        .await
+                        .map_err(CamelError::from)
+                })
+            }
+            ProcessorPool::Compat(pool) => {
+                let pool = pool.clone();
+                Box::pin(async move {
+                    let span = pool.span(
+                        CallSite::export("process")
+                            .route(route_id.as_deref())
+                            .exchange(&exchange),
+                    );
+                    pool.observe(
+                        span,
+                        crate::compat::calls::process(&pool, route_id, exchange),
+                    )
+                    .await
+                    .map_err(CamelError::from)
+                })
+            }
+        }
     }
 }
 

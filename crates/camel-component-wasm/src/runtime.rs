@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
@@ -33,7 +33,10 @@ const COMPONENT_HEADER: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x0
 const CORE_MODULE_HEADER: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 
 /// One wasmtime engine with its epoch ticker, the linker with the host
-/// functions, and the cache of compiled modules.
+/// functions, and the cache of compiled modules; plus, made the first time
+/// a plugin of rust-camel's own `camel:plugin@1.0.0` contract loads, a
+/// second engine (component-model async on, its own ticker, linker and
+/// cache) for such plugins.
 ///
 /// Cheap to clone; clones share everything. A [`crate::WasmComponent`] owns
 /// one, so every `wasm:` endpoint and bean of a component shares the engine
@@ -50,6 +53,16 @@ struct RuntimeInner {
     compilations: AtomicU64,
     pooling: Option<PoolingOptions>,
     compile_cache: Option<Cache>,
+    /// The engine for components of the `camel:plugin@1.0.0` contract,
+    /// made the first time one loads (see [`crate::compat`]).
+    compat: OnceLock<std::result::Result<EngineParts, String>>,
+}
+
+/// An engine (with its epoch ticker), its linker and its compiled modules.
+pub(crate) struct EngineParts {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<WasmHostState>,
+    modules: Mutex<HashMap<PathBuf, Arc<LoadedModule>>>,
 }
 
 impl std::fmt::Debug for WasmRuntime {
@@ -73,6 +86,9 @@ pub(crate) struct LoadedModule {
     pub(crate) component: Component,
     /// What one instance needs, to check limits against.
     pub(crate) needs: ModuleNeeds,
+    /// Whether it implements rust-camel's `camel:plugin@1.0.0` contract
+    /// (compiled for the compat engine) rather than this host's own.
+    pub(crate) compat: bool,
 }
 
 /// Options for [`WasmRuntime::builder`].
@@ -147,9 +163,6 @@ impl WasmRuntimeBuilder {
     /// example, a pool larger than the address space) or the cache directory
     /// cannot be used or is not private.
     pub fn build(self) -> Result<WasmRuntime> {
-        let mut config = Config::new();
-        config.wasm_component_model(true);
-        config.epoch_interruption(true);
         let mut compile_cache = None;
         if let Some(dir) = &self.compile_cache {
             crate::private_dir::ensure(dir)
@@ -158,33 +171,12 @@ impl WasmRuntimeBuilder {
             cache_config.with_directory(dir);
             let cache = Cache::new(cache_config)
                 .map_err(|e| runtime_error("opening the compile cache", e))?;
-            config.cache(Some(cache.clone()));
             compile_cache = Some(cache);
         }
-        if let Some(pooling) = &self.pooling {
-            let slots = pooling.max_instances.max(1);
-            let mut pool = PoolingAllocationConfig::new();
-            pool.total_component_instances(slots)
-                .total_core_instances(slots.saturating_mul(8))
-                .total_memories(slots.saturating_mul(2))
-                .total_tables(slots.saturating_mul(4))
-                .total_stacks(slots)
-                .max_core_instances_per_component(16)
-                .max_memories_per_component(2)
-                .max_tables_per_component(8)
-                .max_memory_size(usize::try_from(pooling.max_memory_bytes).unwrap_or(usize::MAX))
-                // Reset small guests' memory, tables and fiber stacks in place
-                // (memset) instead of returning pages to the kernel and
-                // faulting them back in on the next instance.
-                .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
-                .table_keep_resident(KEEP_RESIDENT_BYTES)
-                .async_stack_keep_resident(KEEP_RESIDENT_BYTES)
-                .pagemap_scan(wasmtime::Enabled::Auto);
-            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        }
-        let engine = Engine::new(&config).map_err(|e| runtime_error("creating the engine", e))?;
-        start_epoch_ticker(&engine)?;
-
+        // This host's own contract never uses component-model async: its
+        // engine runs without concurrency support, which would otherwise
+        // cost every export call (see `experiments/stream-floors`).
+        let engine = new_engine(false, self.pooling.as_ref(), compile_cache.as_ref())?;
         let mut linker = Linker::new(&engine);
         crate::wasi::add_to_linker(&mut linker).map_err(|e| runtime_error("linking WASI", e))?;
         wit_host::add_to_linker::<WasmHostState, wasmtime::component::HasSelf<WasmHostState>>(
@@ -208,9 +200,54 @@ impl WasmRuntimeBuilder {
                 compilations: AtomicU64::new(0),
                 pooling: self.pooling,
                 compile_cache,
+                compat: OnceLock::new(),
             }),
         })
     }
+}
+
+/// An engine with the host's settings (component model, epoch
+/// interruption, the runtime's pooling and compile cache) and its epoch
+/// ticker. `concurrency` turns on component-model async.
+fn new_engine(
+    concurrency: bool,
+    pooling: Option<&PoolingOptions>,
+    compile_cache: Option<&Cache>,
+) -> Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    config.concurrency_support(concurrency);
+    if concurrency {
+        config.wasm_component_model_async(true);
+    }
+    if let Some(cache) = compile_cache {
+        config.cache(Some(cache.clone()));
+    }
+    if let Some(pooling) = pooling {
+        let slots = pooling.max_instances.max(1);
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(slots)
+            .total_core_instances(slots.saturating_mul(8))
+            .total_memories(slots.saturating_mul(2))
+            .total_tables(slots.saturating_mul(4))
+            .total_stacks(slots)
+            .max_core_instances_per_component(16)
+            .max_memories_per_component(2)
+            .max_tables_per_component(8)
+            .max_memory_size(usize::try_from(pooling.max_memory_bytes).unwrap_or(usize::MAX))
+            // Reset small guests' memory, tables and fiber stacks in place
+            // (memset) instead of returning pages to the kernel and
+            // faulting them back in on the next instance.
+            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+            .table_keep_resident(KEEP_RESIDENT_BYTES)
+            .async_stack_keep_resident(KEEP_RESIDENT_BYTES)
+            .pagemap_scan(wasmtime::Enabled::Auto);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    let engine = Engine::new(&config).map_err(|e| runtime_error("creating the engine", e))?;
+    start_epoch_ticker(&engine)?;
+    Ok(engine)
 }
 
 impl WasmRuntime {
@@ -248,18 +285,79 @@ impl WasmRuntime {
         self.inner.compilations.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn engine(&self) -> &Engine {
-        &self.inner.engine
+    /// The engine `module` was compiled for.
+    pub(crate) fn engine_of(&self, module: &LoadedModule) -> &Engine {
+        match (module.compat, self.inner.compat.get()) {
+            (true, Some(Ok(parts))) => &parts.engine,
+            _ => &self.inner.engine,
+        }
+    }
+
+    /// The engine, linker and module cache of world `W`'s contract.
+    fn parts_of<W: PluginWorld>(&self) -> Result<(&Engine, &Linker<WasmHostState>)> {
+        if W::COMPAT {
+            let parts = self.compat_parts()?;
+            Ok((&parts.engine, &parts.linker))
+        } else {
+            Ok((&self.inner.engine, &self.inner.linker))
+        }
+    }
+
+    /// The engine for `camel:plugin@1.0.0` components (component-model
+    /// async on), made on first use with its own epoch ticker.
+    fn compat_parts(&self) -> Result<&EngineParts> {
+        let made = self.inner.compat.get_or_init(|| {
+            let engine = new_engine(
+                true,
+                self.inner.pooling.as_ref(),
+                self.inner.compile_cache.as_ref(),
+            )
+            .map_err(|e| crate::error::error_chain(&e))?;
+            let mut linker = Linker::new(&engine);
+            crate::wasi::add_to_linker(&mut linker).map_err(|e| format!("linking WASI: {e}"))?;
+            crate::compat::add_to_linker(&mut linker)
+                .map_err(|e| format!("linking the camel:plugin host: {e}"))?;
+            tracing::debug!("engine for camel:plugin@1.0.0 components ready");
+            Ok(EngineParts {
+                engine,
+                linker,
+                modules: Mutex::new(HashMap::new()),
+            })
+        });
+        made.as_ref().map_err(|reason| WasmError::Runtime {
+            operation: "creating the camel:plugin engine",
+            source: reason.clone().into(),
+        })
     }
 
     /// Compiles `file` (read from `file.path`), or returns the module
     /// compiled earlier if the file's content has not changed. Compiling
     /// runs off the async executor where the runtime allows it (see
-    /// [`off_executor`]).
+    /// [`off_executor`]). A component of rust-camel's own `camel:plugin`
+    /// contract is compiled for the engine that runs it.
     pub(crate) fn load(&self, file: ModuleFile) -> Result<Arc<LoadedModule>> {
+        if crate::compat::is_camel_plugin(&file.bytes) {
+            let parts = self.compat_parts()?;
+            return self.load_into(&parts.engine, &parts.modules, file, true);
+        }
+        self.load_into(&self.inner.engine, &self.inner.modules, file, false)
+    }
+
+    fn load_into(
+        &self,
+        engine: &Engine,
+        modules: &Mutex<HashMap<PathBuf, Arc<LoadedModule>>>,
+        file: ModuleFile,
+        compat: bool,
+    ) -> Result<Arc<LoadedModule>> {
         let ModuleFile { path, bytes } = file;
         let digest = blake3::hash(&bytes);
-        if let Some(hit) = self.cached(&path)
+        let hit = modules
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&path)
+            .cloned();
+        if let Some(hit) = hit
             && hit.digest == digest
         {
             tracing::debug!(path = %path.display(), "wasm module cache hit");
@@ -268,17 +366,17 @@ impl WasmRuntime {
         check_header(&path, &bytes)?;
         let started = std::time::Instant::now();
         self.inner.compilations.fetch_add(1, Ordering::Relaxed);
-        let component =
-            off_executor(|| Component::new(&self.inner.engine, &bytes)).map_err(|e| {
-                WasmError::InvalidModule {
-                    path: path.clone(),
-                    reason: diagnose::compile_failure(&bytes),
-                    source: Some(e.into()),
-                }
-            })?;
+        let component = off_executor(|| Component::new(engine, &bytes)).map_err(|e| {
+            WasmError::InvalidModule {
+                path: path.clone(),
+                reason: diagnose::compile_failure(&bytes),
+                source: Some(e.into()),
+            }
+        })?;
         tracing::debug!(
             path = %path.display(),
             elapsed_ms = started.elapsed().as_millis() as u64,
+            compat,
             "compiled wasm component"
         );
         let needs = ModuleNeeds::of(&component, &bytes);
@@ -287,9 +385,9 @@ impl WasmRuntime {
             digest,
             component,
             needs,
+            compat,
         });
-        self.inner
-            .modules
+        modules
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(path, module.clone());
@@ -297,47 +395,45 @@ impl WasmRuntime {
     }
 
     /// Links `module` and checks it against world `W`, explaining a
-    /// mismatch in terms a plugin author can act on.
-    pub(crate) fn instance_pre<W: PluginWorld>(&self, module: &LoadedModule) -> Result<W::Pre> {
+    /// mismatch in terms a plugin author can act on. Returns the engine the
+    /// instances run on, too.
+    pub(crate) fn instance_pre<W: PluginWorld>(
+        &self,
+        module: &LoadedModule,
+    ) -> Result<(W::Pre, Engine)> {
         let wrong = |reason: String, e: wasmtime::Error| WasmError::WrongWorld {
             path: module.path.clone(),
             world: W::NAME,
             reason,
             source: e.into(),
         };
-        let pre = self
-            .inner
-            .linker
-            .instantiate_pre(&module.component)
-            .map_err(|e| {
-                let reason = diagnose::imports(&self.inner.engine, &module.component, &e);
-                wrong(reason, e)
-            })?;
-        W::pre(pre).map_err(|e| {
-            wrong(
-                diagnose::exports::<W>(&self.inner.engine, &module.component),
-                e,
-            )
-        })
+        if module.compat != W::COMPAT {
+            let reason = crate::compat::contract_mismatch(module.compat, W::NAME);
+            return Err(wrong(reason.clone(), wasmtime::format_err!("{reason}")));
+        }
+        let (engine, linker) = self.parts_of::<W>()?;
+        let pre = linker.instantiate_pre(&module.component).map_err(|e| {
+            let reason = diagnose::imports(engine, &module.component, &e);
+            wrong(reason, e)
+        })?;
+        let pre =
+            W::pre(pre).map_err(|e| wrong(diagnose::exports::<W>(engine, &module.component), e))?;
+        Ok((pre, engine.clone()))
     }
 
     /// Links `module` against the host's imports alone (no world), with
     /// the reason in plain words when an import is missing.
     pub(crate) fn link(&self, module: &LoadedModule) -> std::result::Result<(), String> {
-        self.inner
-            .linker
+        let (engine, linker) = if module.compat {
+            let parts = self.compat_parts().map_err(|e| e.to_string())?;
+            (&parts.engine, &parts.linker)
+        } else {
+            (&self.inner.engine, &self.inner.linker)
+        };
+        linker
             .instantiate_pre(&module.component)
             .map(drop)
-            .map_err(|e| diagnose::imports(&self.inner.engine, &module.component, &e))
-    }
-
-    fn cached(&self, path: &Path) -> Option<Arc<LoadedModule>> {
-        self.inner
-            .modules
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(path)
-            .cloned()
+            .map_err(|e| diagnose::imports(engine, &module.component, &e))
     }
 }
 

@@ -19,6 +19,13 @@ pub(crate) trait PluginWorld: Send + Sync + 'static {
     /// Whether its plugins may change their state unless `state-writes`
     /// says otherwise.
     const STATE_WRITES_BY_DEFAULT: bool = true;
+    /// Whether the world belongs to rust-camel's `camel:plugin@1.0.0`
+    /// contract (its components run on the engine with component-model
+    /// async; see [`crate::compat`]).
+    const COMPAT: bool = false;
+    /// Calls after which an instance is dropped when `recycle-after` is not
+    /// set: `None` keeps instances for as long as they are sound.
+    const RECYCLE_AFTER: Option<u64> = None;
     /// The pre-instantiated, type-checked component.
     type Pre: Send + Sync + 'static;
     /// A live instance's typed exports.

@@ -72,18 +72,24 @@ fn resolve(state: &WasmHostState, uri: &str) -> Result<Target, wit::Error> {
     })
 }
 
-/// Sends `exchange` to `uri` and maps the reply with `reply`, all within
-/// `deadline` (which is never later than the plugin's own).
-async fn send<R, F>(
+/// A call checked and resolved, ready to be sent without the host state.
+pub(crate) struct Prepared {
+    producer: camel_api::BoxProcessor,
+    exchange: Exchange,
+    plugin: Arc<crate::plugin::PluginContext>,
+    scheme: String,
+    uri: String,
+    deadline: Instant,
+}
+
+/// Checks `uri` against the policy and the call chain, creates its
+/// producer and puts the caller on `exchange`'s call chain. Nothing is sent.
+pub(crate) fn prepare(
     state: &mut WasmHostState,
     uri: &str,
     mut exchange: Exchange,
     deadline: Instant,
-    reply: impl FnOnce(Exchange) -> F,
-) -> Result<R, wit::Error>
-where
-    F: Future<Output = Result<R, wit::Error>>,
-{
+) -> Result<Prepared, wit::Error> {
     let target = resolve(state, uri)?;
     let plugin = state.plugin.clone();
     let observability: Arc<dyn RuntimeObservability> = plugin
@@ -96,24 +102,64 @@ where
         .create_producer(observability, &ProducerContext::new())
         .map_err(|e| wit::Error::NotFound(format!("cannot reach `{uri}`: {e}")))?;
     state.call.chain.extend_onto(&plugin, &mut exchange);
-
-    let started = Instant::now();
-    // The reply (a stream, say) is read inside the deadline too.
-    let outcome = within(deadline, async {
-        match producer.oneshot(exchange).await {
-            Ok(exchange) => reply(exchange).await,
-            Err(err) => Err(callee_error(uri, &err)),
-        }
+    Ok(Prepared {
+        producer,
+        exchange,
+        plugin,
+        scheme: target.scheme,
+        uri: uri.to_string(),
+        deadline,
     })
-    .await;
-    tracing::debug!(
-        plugin = %plugin.name,
-        scheme = %target.scheme,
-        elapsed_us = started.elapsed().as_micros() as u64,
-        ok = matches!(outcome, Ok(Ok(_))),
-        "camel-call"
-    );
-    outcome.unwrap_or_else(|_| Err(timed_out(uri)))
+}
+
+impl Prepared {
+    /// Sends the exchange and maps the reply with `reply`, all within the
+    /// call's deadline (which is never later than the plugin's own).
+    pub(crate) async fn send<R, F>(self, reply: impl FnOnce(Exchange) -> F) -> Result<R, wit::Error>
+    where
+        F: Future<Output = Result<R, wit::Error>>,
+    {
+        let Prepared {
+            producer,
+            exchange,
+            plugin,
+            scheme,
+            uri,
+            deadline,
+        } = self;
+        let started = Instant::now();
+        // The reply (a stream, say) is read inside the deadline too.
+        let outcome = within(deadline, async {
+            match producer.oneshot(exchange).await {
+                Ok(exchange) => reply(exchange).await,
+                Err(err) => Err(callee_error(&uri, &err)),
+            }
+        })
+        .await;
+        tracing::debug!(
+            plugin = %plugin.name,
+            scheme = %scheme,
+            elapsed_us = started.elapsed().as_micros() as u64,
+            ok = matches!(outcome, Ok(Ok(_))),
+            "camel-call"
+        );
+        outcome.unwrap_or_else(|_| Err(timed_out(&uri)))
+    }
+}
+
+/// Sends `exchange` to `uri` and maps the reply with `reply`, all within
+/// `deadline` (which is never later than the plugin's own).
+async fn send<R, F>(
+    state: &mut WasmHostState,
+    uri: &str,
+    exchange: Exchange,
+    deadline: Instant,
+    reply: impl FnOnce(Exchange) -> F,
+) -> Result<R, wit::Error>
+where
+    F: Future<Output = Result<R, wit::Error>>,
+{
+    prepare(state, uri, exchange, deadline)?.send(reply).await
 }
 
 fn timed_out(uri: &str) -> wit::Error {
@@ -127,6 +173,19 @@ fn deadline(state: &WasmHostState, timeout_ms: Option<u32>) -> Instant {
         Some(ms) => (Instant::now() + Duration::from_millis(u64::from(ms))).min(plugin_deadline),
         None => plugin_deadline,
     }
+}
+
+/// `camel-call` without the host state: checked and resolved, with the
+/// limit the reply is read to.
+pub(crate) fn prepare_text_call(
+    state: &mut WasmHostState,
+    uri: &str,
+    payload: String,
+) -> Result<(Prepared, usize), wit::Error> {
+    let max_stream_bytes = state.plugin.config.max_stream_bytes;
+    let deadline = state.call.deadline;
+    let exchange = Exchange::new_in_out(Message::new(payload));
+    Ok((prepare(state, uri, exchange, deadline)?, max_stream_bytes))
 }
 
 /// `camel-call`: a text payload out, the reply body as text back.
@@ -192,6 +251,66 @@ pub(super) async fn camel_call_message(
     .await)
 }
 
+/// A poll checked and resolved, ready to wait without the host state.
+pub(crate) struct PreparedPoll {
+    consumer: Box<dyn camel_component_api::PollingConsumer>,
+    uri: String,
+    deadline: Instant,
+    max_stream_bytes: usize,
+}
+
+/// Checks `uri` and finds its polling consumer; waits at most
+/// `timeout_ms`, and never past the plugin's deadline.
+pub(crate) fn prepare_poll(
+    state: &WasmHostState,
+    uri: &str,
+    timeout_ms: u32,
+) -> Result<PreparedPoll, wit::Error> {
+    let target = resolve(state, uri)?;
+    let Some(consumer) = target.endpoint.polling_consumer() else {
+        return Err(wit::Error::NotFound(format!(
+            "`{uri}` cannot be polled: its endpoint has no polling consumer"
+        )));
+    };
+    Ok(PreparedPoll {
+        consumer,
+        uri: uri.to_string(),
+        deadline: deadline(state, Some(timeout_ms)),
+        max_stream_bytes: state.plugin.config.max_stream_bytes,
+    })
+}
+
+impl PreparedPoll {
+    /// The limit a polled exchange's streamed body is read to.
+    pub(crate) fn max_stream_bytes(&self) -> usize {
+        self.max_stream_bytes
+    }
+
+    /// Waits for one exchange; `None` if nothing arrived in time. `whole`
+    /// maps it (within the same deadline).
+    pub(crate) async fn receive<R, F>(
+        mut self,
+        whole: impl FnOnce(Exchange) -> F,
+    ) -> Result<Option<R>, wit::Error>
+    where
+        F: Future<Output = Result<R, wit::Error>>,
+    {
+        let wait = self.deadline.saturating_duration_since(Instant::now());
+        let uri = self.uri;
+        let consumer = &mut self.consumer;
+        let outcome = within(self.deadline, async {
+            match consumer.receive(wait).await {
+                Ok(Some(exchange)) => whole(exchange).await.map(Some),
+                Ok(None) => Ok(None),
+                Err(err) => Err(wit::Error::Io(format!("polling `{uri}` failed: {err}"))),
+            }
+        })
+        .await;
+        // Waiting out the timeout is not an error: nothing arrived.
+        outcome.unwrap_or(Ok(None))
+    }
+}
+
 /// `camel-poll`: one exchange from the endpoint's polling consumer, or
 /// `None` if nothing arrived in time.
 pub(super) async fn camel_poll(
@@ -199,30 +318,14 @@ pub(super) async fn camel_poll(
     uri: &str,
     timeout_ms: u32,
 ) -> Result<Option<wit::Exchange>, wit::Error> {
-    let target = resolve(state, uri)?;
-    let Some(mut consumer) = target.endpoint.polling_consumer() else {
-        return Err(wit::Error::NotFound(format!(
-            "`{uri}` cannot be polled: its endpoint has no polling consumer"
-        )));
-    };
-    let deadline = deadline(state, Some(timeout_ms));
-    let wait = deadline.saturating_duration_since(Instant::now());
-    let max_stream_bytes = state.plugin.config.max_stream_bytes;
-    let outcome = within(deadline, async {
-        match consumer.receive(wait).await {
-            Ok(Some(mut exchange)) => {
-                convert::exchange_to_wit_whole(&mut exchange, max_stream_bytes)
-                    .await
-                    .map(Some)
-                    .map_err(|e| wit::Error::LimitExceeded(format!("polled exchange: {e}")))
-            }
-            Ok(None) => Ok(None),
-            Err(err) => Err(wit::Error::Io(format!("polling `{uri}` failed: {err}"))),
-        }
+    let poll = prepare_poll(state, uri, timeout_ms)?;
+    let max_stream_bytes = poll.max_stream_bytes();
+    poll.receive(|mut exchange| async move {
+        convert::exchange_to_wit_whole(&mut exchange, max_stream_bytes)
+            .await
+            .map_err(|e| wit::Error::LimitExceeded(format!("polled exchange: {e}")))
     })
-    .await;
-    // Waiting out the timeout is not an error: nothing arrived.
-    outcome.unwrap_or(Ok(None))
+    .await
 }
 
 /// A message argument the host cannot take (JSON over the call's budget).
@@ -250,7 +353,10 @@ fn callee_error(uri: &str, err: &CamelError) -> wit::Error {
 
 /// The reply body as text: the output message if a step set one, else the
 /// input message. A streamed reply is read up to `max-stream-bytes`.
-async fn reply_text(reply: Exchange, max_stream_bytes: usize) -> Result<String, wit::Error> {
+pub(crate) async fn reply_text(
+    reply: Exchange,
+    max_stream_bytes: usize,
+) -> Result<String, wit::Error> {
     let body = match reply.output {
         Some(output) => output.body,
         None => reply.input.body,

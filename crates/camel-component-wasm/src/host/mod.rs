@@ -4,8 +4,8 @@
 //! errors; only host-side limit violations with no error channel trap, with
 //! a [`HostTrap`].
 
-mod call;
-mod state;
+pub(crate) mod call;
+pub(crate) mod state;
 
 use camel_api::Value;
 

@@ -7,7 +7,7 @@ use crate::host_state::WasmHostState;
 use crate::metrics::{StateOp, StateOutcome};
 use crate::state_store::{StateError, ttl};
 
-pub(super) async fn store(
+pub(crate) async fn store(
     host: &mut WasmHostState,
     key: String,
     value: String,
@@ -32,7 +32,7 @@ async fn store_unobserved(
         .map_err(to_wit)
 }
 
-pub(super) async fn load(
+pub(crate) async fn load(
     host: &mut WasmHostState,
     key: &str,
 ) -> Result<Option<String>, wit::Error> {
@@ -51,7 +51,7 @@ async fn load_unobserved(
         .map_err(to_wit)
 }
 
-pub(super) async fn increment(
+pub(crate) async fn increment(
     host: &mut WasmHostState,
     key: String,
     delta: i64,
@@ -73,7 +73,7 @@ async fn increment_unobserved(
         .map_err(to_wit)
 }
 
-pub(super) async fn compare_and_set(
+pub(crate) async fn compare_and_set(
     host: &mut WasmHostState,
     key: String,
     expected: Option<String>,

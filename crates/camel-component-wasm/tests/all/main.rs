@@ -12,6 +12,7 @@ mod exchange_mapping;
 mod inspect;
 mod lifecycle;
 mod limits;
+mod migration;
 mod observability;
 mod policies;
 mod queue;

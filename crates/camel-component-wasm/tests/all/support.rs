@@ -192,3 +192,15 @@ fn init_tracing() {
         .with_test_writer()
         .try_init();
 }
+
+/// An error and its sources, joined with `: `.
+pub(crate) fn error_chain_text(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}

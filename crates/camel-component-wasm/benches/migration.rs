@@ -1,0 +1,168 @@
+//! What a plugin built for rust-camel's own WASM component
+//! (`camel:plugin@1.0.0`, an `async` `process`) costs per exchange in this
+//! host, next to this host's own contract and the native floor, in the
+//! same run.
+//!
+//! Group `migration/seq/ct/identity/text-100B`, one exchange at a time on a
+//! tokio current-thread runtime, each variant a default `direct:` route:
+//!
+//! - `native_route`: `.process(closure)` returning the exchange (the
+//!   rust-camel floor);
+//! - `wasm_route`: `wasm:echo.wasm`, this host's own `processor` world;
+//! - `compat_route`: `wasm:compat_plugin.wasm`, the same identity written
+//!   against `camel:plugin@1.0.0` with plain wit-bindgen, run on the
+//!   engine with component-model async.
+//!
+//! Each exchange is a fresh `Exchange::new_in_out(Message::new(body))`
+//! carrying the previous reply's 100-byte text body.
+//! `cargo bench -p camel-component-wasm --bench migration` (~15 s).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use camel_api::{Body, BoxProcessor, CamelError, Exchange, Message};
+use camel_builder::{RouteBuilder, StepAccumulator};
+use camel_component_api::{ComponentBundle, NoOpComponentContext, RuntimeObservability};
+use camel_component_direct::DirectComponent;
+use camel_component_wasm::{WasmBundle, WasmRuntime};
+use camel_core::{CamelContext, RegistryComponentContext};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tower::ServiceExt;
+
+/// The payload: 100 bytes of ASCII prose.
+fn body() -> Body {
+    let prose = "The quick brown fox jumps over the lazy dog. ";
+    Body::Text(prose.repeat(3)[..100].to_string())
+}
+
+fn file_of(artifact: &str) -> String {
+    Path::new(artifact)
+        .file_name()
+        .expect("file name")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Starts a context with the three routes; returns their producers, each
+/// checked once.
+async fn start(runtime: WasmRuntime) -> (CamelContext, Vec<(&'static str, BoxProcessor)>) {
+    let guest_dir = Path::new(camel_wasm_test_artifacts::ECHO)
+        .parent()
+        .expect("artifact directory")
+        .to_path_buf();
+    let mut ctx = CamelContext::builder().build().await.expect("context");
+    let registry = Arc::new(RegistryComponentContext::new(
+        ctx.registry_arc(),
+        Some(ctx.metrics()),
+        false,
+    ));
+    WasmBundle::new(guest_dir)
+        .with_runtime(runtime)
+        .with_context(registry)
+        .register_all(&mut ctx);
+    ctx.register_component(DirectComponent::new());
+    let routes = [
+        ("native_route", None),
+        ("wasm_route", Some(file_of(camel_wasm_test_artifacts::ECHO))),
+        (
+            "compat_route",
+            Some(file_of(camel_wasm_test_artifacts::COMPAT_PLUGIN)),
+        ),
+    ];
+    for (id, guest) in &routes {
+        let builder = RouteBuilder::from(&format!("direct:{id}")).route_id(*id);
+        let builder = match guest {
+            None => builder.process(|e: Exchange| async move { Ok::<_, CamelError>(e) }),
+            Some(file) => builder.to(format!("wasm:{file}")),
+        };
+        ctx.add_route_definition(builder.build().expect("route"))
+            .await
+            .expect("add route");
+    }
+    ctx.start().await.expect("start");
+    let rt: Arc<dyn RuntimeObservability> = Arc::new(NoOpComponentContext);
+    let mut producers = Vec::new();
+    for (id, _) in routes {
+        let direct = ctx.registry().get("direct").expect("direct");
+        let producer = direct
+            .create_endpoint(&format!("direct:{id}"), &ctx)
+            .expect("endpoint")
+            .create_producer(rt.clone(), &ctx.producer_context())
+            .expect("producer");
+        // The consumer registers after start(): retry briefly, then check.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let reply = loop {
+            match producer
+                .clone()
+                .oneshot(Exchange::new_in_out(Message::new(body())))
+                .await
+            {
+                Ok(reply) => break reply,
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(5)).await
+                }
+                Err(e) => panic!("route {id}: {e}"),
+            }
+        };
+        assert_eq!(
+            format!("{:?}", reply.input.body),
+            format!("{:?}", body()),
+            "{id}"
+        );
+        producers.push((id, producer));
+    }
+    (ctx, producers)
+}
+
+/// Sends `iters` exchanges one after the other; returns the time taken.
+async fn run(producer: &BoxProcessor, iters: u64) -> Duration {
+    let mut body = body();
+    let start = Instant::now();
+    for _ in 0..iters {
+        let reply = producer
+            .clone()
+            .oneshot(Exchange::new_in_out(Message::new(body)))
+            .await
+            .expect("exchange");
+        body = reply.input.body;
+    }
+    let elapsed = start.elapsed();
+    drop(std::hint::black_box(body));
+    elapsed
+}
+
+fn benches(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let runtime = WasmRuntime::new().expect("wasm runtime");
+    let (ctx, producers) = rt.block_on(start(runtime));
+    let mut group = c.benchmark_group("migration/seq/ct/identity/text-100B");
+    group.throughput(Throughput::Bytes(100));
+    for (name, producer) in &producers {
+        group.bench_function(*name, |b| {
+            b.to_async(&rt).iter_custom(|iters| run(producer, iters))
+        });
+    }
+    group.finish();
+    rt.block_on(async move {
+        let mut ctx = ctx;
+        ctx.stop().await.expect("stop");
+    });
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(15)
+        .warm_up_time(Duration::from_millis(400))
+        .measurement_time(Duration::from_millis(1500))
+}
+
+criterion_group! {
+    name = migration;
+    config = config();
+    targets = benches
+}
+criterion_main!(migration);
