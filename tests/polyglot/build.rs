@@ -105,7 +105,13 @@ fn main() {
                                 // sources: built in place, relative imports
                                 // (of `sdk/js/camel_wasm.js`) as written.
                                 Lang::Js => js.clone().and_then(|tool| {
-                                    build_js(&tool, wit, world, &manifest.join(source), &target)
+                                    build_js(
+                                        &tool,
+                                        workspace,
+                                        world,
+                                        &manifest.join(source),
+                                        &target,
+                                    )
                                 }),
                             };
                             (index, result.map(|()| target))
@@ -120,7 +126,7 @@ fn main() {
             .collect()
     });
 
-    let mut gen = String::new();
+    let mut generated = String::new();
     let mut sorted = results;
     sorted.sort_by_key(|(index, _)| *index);
     for (index, result) in &sorted {
@@ -129,7 +135,10 @@ fn main() {
             Ok(path) => path.display().to_string(),
             Err(message) if is_ci() => panic!("{message}"),
             Err(message) => {
-                println!("cargo:warning={message}");
+                // One line per warning: cargo shows only the first.
+                for line in message.lines() {
+                    println!("cargo:warning={line}");
+                }
                 message.clone()
             }
         };
@@ -138,7 +147,7 @@ fn main() {
             Lang::Js => "componentize-js",
         };
         writeln!(
-            gen,
+            generated,
             "/// The `{world}` guest built by {tool} from `tests/polyglot/{source}`.\n\
              pub const {}: &str = {value:?};\n",
             name.to_uppercase()
@@ -146,13 +155,13 @@ fn main() {
         .unwrap();
     }
     writeln!(
-        gen,
+        generated,
         "/// The directory every guest of this crate is built into.\n\
          pub const PLUGINS_DIR: &str = {:?};",
         plugins.display().to_string()
     )
     .unwrap();
-    fs::write(out.join("gen.rs"), gen).unwrap();
+    fs::write(out.join("gen.rs"), generated).unwrap();
 }
 
 /// Copies the app and the language helper into a fresh `dir`.
@@ -231,17 +240,20 @@ fn build_python(
 
 fn build_js(
     (node, cli): &(PathBuf, PathBuf),
-    wit: &Path,
+    workspace: &Path,
     world: &str,
     app: &Path,
     target: &Path,
 ) -> Result<(), String> {
     let mut cmd = Command::new(node);
+    // componentize-js resolves relative imports only below its working
+    // directory: run it from the workspace root, as the README says.
+    cmd.current_dir(workspace);
     // No `wasi:http` (the host does not link it) and no fetch event.
     cmd.arg(cli)
         .arg(app)
         .arg("--wit")
-        .arg(wit)
+        .arg(workspace.join("wit"))
         .args(["-n", world, "-d", "http", "fetch-event", "-o"])
         .arg(target);
     run(cmd, target)

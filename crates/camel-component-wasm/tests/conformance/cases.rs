@@ -214,6 +214,7 @@ fn guest_message(error: &GuestError) -> &str {
         | GuestError::LimitExceeded(m)
         | GuestError::Io(m)
         | GuestError::Timeout(m) => m,
+        _ => "",
     }
 }
 
