@@ -38,15 +38,45 @@ enum Lang {
 
 /// `(constant-and-file name, language, world, source file)`.
 const GUESTS: &[(&str, Lang, &str, &str)] = &[
-    ("python_conformance", Lang::Python, "processor", "python/conformance.py"),
-    ("python_conformance_bean", Lang::Python, "bean", "python/conformance_bean.py"),
-    ("python_identity", Lang::Python, "processor", "python/identity.py"),
+    (
+        "python_conformance",
+        Lang::Python,
+        "processor",
+        "python/conformance.py",
+    ),
+    (
+        "python_conformance_bean",
+        Lang::Python,
+        "bean",
+        "python/conformance_bean.py",
+    ),
+    (
+        "python_identity",
+        Lang::Python,
+        "processor",
+        "python/identity.py",
+    ),
     ("js_conformance", Lang::Js, "processor", "js/conformance.js"),
-    ("js_conformance_bean", Lang::Js, "bean", "js/conformance_bean.js"),
+    (
+        "js_conformance_bean",
+        Lang::Js,
+        "bean",
+        "js/conformance_bean.js",
+    ),
     ("js_identity", Lang::Js, "processor", "js/identity.js"),
     // The examples' plugins, so that CI proves their build commands.
-    ("example_python_shout", Lang::Python, "processor", "../../examples/python-plugin/shout.py"),
-    ("example_js_shout", Lang::Js, "processor", "../../examples/js-plugin/shout.js"),
+    (
+        "example_python_shout",
+        Lang::Python,
+        "processor",
+        "../../examples/python-plugin/shout.py",
+    ),
+    (
+        "example_js_shout",
+        Lang::Js,
+        "processor",
+        "../../examples/js-plugin/shout.js",
+    ),
 ];
 
 fn main() {
@@ -213,7 +243,10 @@ fn js_tool(workspace: &Path) -> Result<(PathBuf, PathBuf), String> {
     let manifest = fs::read_to_string(package.join("package.json"))
         .map_err(|e| format!("{hint} (no {}: {e})", package.display()))?;
     if !manifest.contains(&format!("\"version\": \"{COMPONENTIZE_JS}\"")) {
-        return Err(format!("{hint} (another version is in {})", package.display()));
+        return Err(format!(
+            "{hint} (another version is in {})",
+            package.display()
+        ));
     }
     Ok((node, package.join("src/cli.js")))
 }

@@ -84,7 +84,11 @@ fn per_exchange(c: &mut Criterion, dir: &Path) {
             .expect("warm-up exchange");
         group.bench_function(language, |b| {
             b.to_async(&rt).iter(|| async {
-                let reply = producer.clone().oneshot(exchange()).await.expect("exchange");
+                let reply = producer
+                    .clone()
+                    .oneshot(exchange())
+                    .await
+                    .expect("exchange");
                 std::hint::black_box(reply);
             })
         });

@@ -113,7 +113,11 @@ async fn identity(h: &Harness) -> Result<(), String> {
     ];
     for body in bodies {
         let reply = run(h, exchange("identity", body.clone(), &[])).await?;
-        expect("body", format!("{:?}", reply.input.body), format!("{body:?}"))?;
+        expect(
+            "body",
+            format!("{:?}", reply.input.body),
+            format!("{body:?}"),
+        )?;
         expect("output", reply.output.is_none(), true)?;
     }
     Ok(())
@@ -153,11 +157,19 @@ async fn headers(h: &Harness) -> Result<(), String> {
         ),
     )
     .await?;
-    expect("greeting", header(&reply, "greeting"), Some(&json!("hello camel")))?;
+    expect(
+        "greeting",
+        header(&reply, "greeting"),
+        Some(&json!("hello camel")),
+    )?;
     expect("answer", header(&reply, "answer"), Some(&json!(42)))?;
     expect("flag", header(&reply, "flag"), Some(&json!(true)))?;
     expect("secret", header(&reply, "secret"), None)?;
-    expect("case (untouched)", header(&reply, "case"), Some(&json!("headers")))
+    expect(
+        "case (untouched)",
+        header(&reply, "case"),
+        Some(&json!("headers")),
+    )
 }
 
 async fn properties(h: &Harness) -> Result<(), String> {
@@ -167,7 +179,11 @@ async fn properties(h: &Harness) -> Result<(), String> {
     expect("seen", reply.property("seen"), Some(&json!("in!")))?;
     expect("via-host", reply.property("via-host"), Some(&json!("yes")))?;
     expect("read", text_header(&reply, "read").as_deref(), Some("in"))?;
-    expect("input (untouched)", reply.property("input"), Some(&json!("in")))
+    expect(
+        "input (untouched)",
+        reply.property("input"),
+        Some(&json!("in")),
+    )
 }
 
 async fn errors(h: &Harness) -> Result<(), String> {
@@ -221,35 +237,59 @@ fn guest_message(error: &GuestError) -> &str {
 async fn state(h: &Harness) -> Result<(), String> {
     let first = run(h, exchange("state", "one", &[])).await?;
     expect("hits", text_header(&first, "hits").as_deref(), Some("1"))?;
-    expect("previous", text_header(&first, "previous").as_deref(), Some(""))?;
+    expect(
+        "previous",
+        text_header(&first, "previous").as_deref(),
+        Some(""),
+    )?;
     expect("cas", text_header(&first, "cas").as_deref(), Some("true"))?;
     let second = run(h, exchange("state", "two", &[])).await?;
     expect("hits", text_header(&second, "hits").as_deref(), Some("2"))?;
-    expect("previous", text_header(&second, "previous").as_deref(), Some("one"))?;
+    expect(
+        "previous",
+        text_header(&second, "previous").as_deref(),
+        Some("one"),
+    )?;
     expect("cas", text_header(&second, "cas").as_deref(), Some("false"))
 }
 
 async fn call(h: &Harness) -> Result<(), String> {
     let reply = run(h, exchange("call", "shout", &[])).await?;
-    expect("body", format!("{:?}", reply.input.body), format!("{:?}", Body::Text("SHOUT".into())))
+    expect(
+        "body",
+        format!("{:?}", reply.input.body),
+        format!("{:?}", Body::Text("SHOUT".into())),
+    )
 }
 
 async fn call_denied(h: &Harness) -> Result<(), String> {
     let reply = run(h, exchange("call-denied", "x", &[])).await?;
-    expect("call-error", text_header(&reply, "call-error").as_deref(), Some("denied"))
+    expect(
+        "call-error",
+        text_header(&reply, "call-error").as_deref(),
+        Some("denied"),
+    )
 }
 
 async fn init(h: &Harness) -> Result<(), String> {
     for _ in 0..3 {
         let reply = run(h, exchange("init", "x", &[])).await?;
-        expect("init-runs", text_header(&reply, "init-runs").as_deref(), Some("1"))?;
+        expect(
+            "init-runs",
+            text_header(&reply, "init-runs").as_deref(),
+            Some("1"),
+        )?;
     }
     Ok(())
 }
 
 async fn route_id(h: &Harness) -> Result<(), String> {
     let reply = run(h, exchange("route-id", "x", &[])).await?;
-    expect("route-id", text_header(&reply, "route-id").as_deref(), Some(PROCESSOR_ROUTE))
+    expect(
+        "route-id",
+        text_header(&reply, "route-id").as_deref(),
+        Some(PROCESSOR_ROUTE),
+    )
 }
 
 async fn correlation(h: &Harness) -> Result<(), String> {
@@ -278,14 +318,25 @@ async fn stream_in(h: &Harness) -> Result<(), String> {
     let piece: &'static [u8] = b"0123456789abcdefghijklmnopqrstuvwxyz\n";
     let reply = run(h, exchange("stream-in", stream_body(piece, 100), &[])).await?;
     let want = String::from_utf8(piece.repeat(100)).map_err(|e| e.to_string())?;
-    expect("bytes", text_header(&reply, "bytes"), Some(want.len().to_string()))?;
-    expect("body", format!("{:?}", reply.input.body), format!("{:?}", Body::Text(want)))
+    expect(
+        "bytes",
+        text_header(&reply, "bytes"),
+        Some(want.len().to_string()),
+    )?;
+    expect(
+        "body",
+        format!("{:?}", reply.input.body),
+        format!("{:?}", Body::Text(want)),
+    )
 }
 
 async fn stream_out(h: &Harness) -> Result<(), String> {
     let reply = run(h, exchange("stream-out", "x", &[("lines", json!("5"))])).await?;
     let Body::Stream(stream) = reply.input.body else {
-        return Err(format!("expected a stream body, got {:?}", reply.input.body));
+        return Err(format!(
+            "expected a stream body, got {:?}",
+            reply.input.body
+        ));
     };
     let mut stream = stream
         .stream
@@ -297,7 +348,11 @@ async fn stream_out(h: &Harness) -> Result<(), String> {
     while let Some(piece) = stream.next().await {
         bytes.extend_from_slice(&piece.map_err(|e| format!("the produced body failed: {e}"))?);
     }
-    expect("produced", String::from_utf8_lossy(&bytes).into_owned(), "0\n1\n2\n3\n4\n".to_owned())
+    expect(
+        "produced",
+        String::from_utf8_lossy(&bytes).into_owned(),
+        "0\n1\n2\n3\n4\n".to_owned(),
+    )
 }
 
 async fn crash(h: &Harness) -> Result<(), String> {
@@ -311,18 +366,30 @@ async fn crash(h: &Harness) -> Result<(), String> {
     }
     // The instance was replaced: the next exchange works, on a fresh one.
     let reply = run(h, exchange("init", "x", &[])).await?;
-    expect("init-runs", text_header(&reply, "init-runs").as_deref(), Some("1"))
+    expect(
+        "init-runs",
+        text_header(&reply, "init-runs").as_deref(),
+        Some("1"),
+    )
 }
 
 async fn output(h: &Harness) -> Result<(), String> {
     let reply = run(h, exchange("output", "in", &[])).await?;
     let out = reply.output.as_ref().ok_or("no output message")?;
-    expect("output body", format!("{:?}", out.body), format!("{:?}", Body::Text("out".into())))?;
+    expect(
+        "output body",
+        format!("{:?}", out.body),
+        format!("{:?}", Body::Text("out".into())),
+    )?;
     expect("made-by", out.header("made-by"), Some(&json!("output")))
 }
 
 async fn bean_methods(h: &Harness) -> Result<(), String> {
-    expect("methods", h.bean.method_names().to_vec(), vec!["greet".to_owned(), "config".to_owned()])
+    expect(
+        "methods",
+        h.bean.method_names().to_vec(),
+        vec!["greet".to_owned(), "config".to_owned()],
+    )
 }
 
 async fn bean_greet(h: &Harness) -> Result<(), String> {
@@ -330,7 +397,11 @@ async fn bean_greet(h: &Harness) -> Result<(), String> {
         .send("greet", Exchange::new_in_out(Message::new("camel")))
         .await
         .map_err(|e| format!("the exchange failed: {e}"))?;
-    expect("body", format!("{:?}", reply.input.body), format!("{:?}", Body::Text("hi, camel".into())))
+    expect(
+        "body",
+        format!("{:?}", reply.input.body),
+        format!("{:?}", Body::Text("hi, camel".into())),
+    )
 }
 
 async fn bean_config(h: &Harness) -> Result<(), String> {
@@ -348,7 +419,10 @@ async fn bean_config(h: &Harness) -> Result<(), String> {
 async fn bean_unknown_method(h: &Harness) -> Result<(), String> {
     let mut ex = Exchange::new_in_out(Message::new("x"));
     match h.bean.invoke("vanish", &mut ex).await {
-        Err(WasmError::Guest { error: GuestError::NotFound(m), .. }) if m.contains("vanish") => Ok(()),
+        Err(WasmError::Guest {
+            error: GuestError::NotFound(m),
+            ..
+        }) if m.contains("vanish") => Ok(()),
         other => Err(format!("want not-found naming `vanish`, got {other:?}")),
     }
 }
@@ -368,6 +442,9 @@ async fn bean_init_fails(h: &Harness) -> Result<(), String> {
                 Err(format!("the init error does not name the key: {text}"))
             }
         }
-        other => Err(format!("want Bean {{ Init }}, got {:?}", other.map(|_| "a bean"))),
+        other => Err(format!(
+            "want Bean {{ Init }}, got {:?}",
+            other.map(|_| "a bean")
+        )),
     }
 }

@@ -178,7 +178,11 @@ impl Harness {
     }
 
     /// Sends `exchange` into `direct:<route>`.
-    pub(crate) async fn send(&self, route: &str, exchange: Exchange) -> Result<Exchange, CamelError> {
+    pub(crate) async fn send(
+        &self,
+        route: &str,
+        exchange: Exchange,
+    ) -> Result<Exchange, CamelError> {
         send_direct(&self.ctx, &format!("direct:{route}"), exchange).await
     }
 
@@ -188,7 +192,9 @@ impl Harness {
             .bean(
                 "conformance-extra",
                 &file_name(self.guest.bean).replace(".wasm", ""),
-                config.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+                config
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
                 Default::default(),
             )
             .await

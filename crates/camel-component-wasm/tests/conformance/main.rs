@@ -6,7 +6,10 @@
 //! componentize-js). Each language runs every case; a failure lists every
 //! case that failed, not only the first.
 
-#[allow(dead_code, reason = "shared with the `all` test binary; not every helper is used here")]
+#[allow(
+    dead_code,
+    reason = "shared with the `all` test binary; not every helper is used here"
+)]
 #[path = "../all/support.rs"]
 mod support;
 
@@ -72,12 +75,19 @@ async fn the_example_plugins_work_in_a_route() {
     t.start().await;
     for id in ["python", "js"] {
         let reply = t.send_text(id, "hello from rust-camel").await.unwrap();
-        assert_eq!(support::text(&reply.input.body), "HELLO FROM RUST-CAMEL", "{id}");
+        assert_eq!(
+            support::text(&reply.input.body),
+            "HELLO FROM RUST-CAMEL",
+            "{id}"
+        );
         assert_eq!(reply.input.header("shouted"), Some(&json!(true)), "{id}");
         assert_eq!(reply.input.header("route"), Some(&json!(id)), "{id}");
         // An empty body is the plugin's typed error.
         let err = t
-            .send(id, camel_api::Exchange::new_in_out(camel_api::Message::default()))
+            .send(
+                id,
+                camel_api::Exchange::new_in_out(camel_api::Message::default()),
+            )
             .await
             .unwrap_err();
         assert!(

@@ -62,7 +62,10 @@ fn conformance(mut exchange: Exchange) -> Result<Exchange, PluginError> {
             m.remove_header("secret");
         }
         "properties" => {
-            let input = exchange.property_str("input").unwrap_or_default().to_owned();
+            let input = exchange
+                .property_str("input")
+                .unwrap_or_default()
+                .to_owned();
             exchange.set_property("seen", format!("{input}!"));
             Host::set_property("via-host", "yes");
             let read = Host::get_property("input").unwrap_or_default();
