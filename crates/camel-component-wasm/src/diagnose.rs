@@ -103,13 +103,6 @@ pub(crate) fn compile_failure(bytes: &[u8]) -> String {
 pub(crate) fn import_problem(name: &str) -> Option<String> {
     let package = name.split('/').next().unwrap_or(name);
     let version = name.rsplit_once('@').map(|(_, version)| version);
-    if package.starts_with("wasi:sockets") {
-        return Some(
-            "plugins get no network access, so `wasi:sockets` is not provided (reach other \
-             systems through `camel-call`)"
-                .to_string(),
-        );
-    }
     if package.starts_with("wasi:http") {
         return Some(
             "`wasi:http` is not provided (build the plugin without HTTP support, e.g. \
@@ -195,7 +188,6 @@ mod tests {
     #[test]
     fn explains_unsupported_imports() {
         let p = |name| import_problem(name).unwrap_or_default();
-        assert!(p("wasi:sockets/tcp@0.2.0").contains("no network"));
         assert!(p("wasi:http/outgoing-handler@0.2.0").contains("--disable http"));
         assert!(p("camel:plugin/host@1.0.0").contains("rust-camel's own"));
         assert!(p("camel:wasm/host@0.1.0").contains("built for `camel:wasm@0.1.0`"));
@@ -203,6 +195,7 @@ mod tests {
         assert_eq!(import_problem("camel:wasm/host@0.2.0"), None);
         assert_eq!(import_problem("camel:wasm/host@0.2.9"), None);
         assert_eq!(import_problem("wasi:cli/stdout@0.2.6"), None);
+        assert_eq!(import_problem("wasi:sockets/tcp@0.2.9"), None);
     }
 
     #[test]

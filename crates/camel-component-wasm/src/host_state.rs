@@ -50,10 +50,15 @@ impl WasmHostState {
     pub(crate) fn new(plugin: Arc<PluginContext>) -> Self {
         let output = GuestOutput::new(plugin.name.clone());
         // No preopened directories, no environment, no arguments, no network:
-        // the builder grants nothing unless asked. Stdio goes to tracing.
+        // the builder grants nothing unless asked (the socket grants are
+        // spelled out anyway: `wasi:sockets` is linked, and these refusals
+        // are all that keeps a plugin off the network). Stdio goes to tracing.
         let wasi = WasiCtx::builder()
             .stdout(output.stdout())
             .stderr(output.stderr())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
             .build();
         WasmHostState {
             wasi,

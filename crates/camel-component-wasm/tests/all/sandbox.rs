@@ -1,5 +1,5 @@
 //! The WASI sandbox: no environment, no filesystem (no network: see
-//! `boundaries::a_plugin_that_imports_sockets_is_not_loaded`).
+//! `boundaries::a_plugin_that_imports_sockets_loads_but_gets_no_network`).
 
 use camel_wasm_test_artifacts as guests;
 use serde_json::json;
