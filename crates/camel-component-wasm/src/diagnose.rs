@@ -112,9 +112,14 @@ pub(crate) fn import_problem(name: &str) -> Option<String> {
         );
     }
     if package.starts_with("camel:plugin") {
+        // rust-camel's own contract: provided at 1.0, on its own engine.
+        if version.is_some_and(|v| same_minor(v, "1.0.0")) {
+            return None;
+        }
         return Some(format!(
-            "it was built for rust-camel's own wasm component (`camel:plugin`), not for this \
-             host's `{PACKAGE}@{VERSION}` contract"
+            "it was built for `camel:plugin@{}` (rust-camel's own wasm component); this host \
+             runs `camel:plugin@1.0.0` plugins and its own `{PACKAGE}@{VERSION}`",
+            version.unwrap_or("(no version)")
         ));
     }
     if package == PACKAGE {
@@ -189,7 +194,8 @@ mod tests {
     fn explains_unsupported_imports() {
         let p = |name| import_problem(name).unwrap_or_default();
         assert!(p("wasi:http/outgoing-handler@0.2.0").contains("--disable http"));
-        assert!(p("camel:plugin/host@1.0.0").contains("rust-camel's own"));
+        assert_eq!(import_problem("camel:plugin/host@1.0.0"), None);
+        assert!(p("camel:plugin/host@2.0.0").contains("rust-camel's own"));
         assert!(p("camel:wasm/host@0.1.0").contains("built for `camel:wasm@0.1.0`"));
         assert!(p("acme:thing/x").contains("does not provide"));
         assert_eq!(import_problem("camel:wasm/host@0.2.0"), None);

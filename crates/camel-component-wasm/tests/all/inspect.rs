@@ -29,18 +29,15 @@ fn each_world_is_recognised_with_its_contract() {
 fn what_does_not_load_says_why() {
     let runtime = WasmRuntime::new().unwrap();
 
+    // `wasi:sockets` is linked refusing everything (Python's C library
+    // imports it in every component): such a plugin loads, without network.
     let report = runtime.inspect(guests::NET_PROBE).unwrap();
-    assert_eq!(report.kind(), None);
-    let problem = report.problem().unwrap();
-    assert!(
-        problem.contains("wasi:sockets") && problem.contains("no network"),
-        "{problem}"
-    );
+    assert_eq!(report.kind(), Some(PluginKind::Processor), "{report:?}");
     assert!(
         report
             .imports
             .iter()
-            .any(|i| i.name.starts_with("wasi:sockets") && i.problem.is_some())
+            .any(|i| i.name.starts_with("wasi:sockets") && i.problem.is_none())
     );
 
     let report = runtime.inspect(guests::COMPAT_V0_1_0).unwrap();
