@@ -95,10 +95,14 @@ fn main() {
         workspace.join("examples/js-plugin/shout.js"),
         wit.join("camel-wasm.wit"),
         workspace.join("package-lock.json"),
+        // Installing the JavaScript toolchain (`npm ci`) after a build that
+        // found it missing builds again (a missing path always reruns).
+        workspace.join("node_modules/@bytecodealliance/componentize-js/package.json"),
     ] {
         println!("cargo:rerun-if-changed={}", path.display());
     }
-    for var in ["CI", "COMPONENTIZE_PY", "NODE"] {
+    // PATH: installing componentize-py or Node.js changes what is found.
+    for var in ["CI", "COMPONENTIZE_PY", "NODE", "PATH"] {
         println!("cargo:rerun-if-env-changed={var}");
     }
 

@@ -2,11 +2,13 @@
 //! `camel:plugin@1.0.0` world `bean`, written with plain `wit-bindgen`
 //! against the repository's `wit/compat/` (no SDK of this project).
 //!
-//! `init(config)` needs the key `greeting` (else it fails with `missing
-//! greeting`). Methods: `greet` (async: the body becomes `<greeting>,
-//! <body>`), `shout` (upper-cases the body and sets header `shouted` =
-//! `true`), `lookup` (`camel-call("direct:lookup", <body>)`, the reply
-//! becomes the body) and `fail` (`processor-error("bean says no")`).
+//! `init(config)` needs the key `greeting` (else it fails with
+//! `missing greeting`). Methods:
+//! - `greet` (async): the body becomes `<greeting>, <body>`;
+//! - `shout`: upper-cases the body and sets header `shouted` = `true`;
+//! - `lookup`: `camel-call("direct:lookup", <body>)`, the reply becomes
+//!   the body;
+//! - `fail`: `processor-error("bean says no")`.
 
 #[allow(
     unsafe_code,
