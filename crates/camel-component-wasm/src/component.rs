@@ -284,7 +284,7 @@ impl WasmComponent {
             collector,
             MetricLabels {
                 plugin: name.clone(),
-                kind: W::NAME,
+                kind: metric_kind(W::NAME),
                 route: Arc::from(route),
             },
             config.max_memory,
@@ -523,6 +523,20 @@ impl Component for WasmComponent {
     }
 }
 
+/// The `kind` label of a world: `processor`, `bean`, `policy` or `source`,
+/// whichever contract the plugin was built for (a `camel:plugin@1.0.0`
+/// world's name says which of ours it plays).
+fn metric_kind(world: &'static str) -> &'static str {
+    match world.split(' ').next() {
+        Some("plugin") => "processor",
+        Some("authorization-policy") => "policy",
+        Some("bean") => "bean",
+        Some("source") => "source",
+        Some("policy") => "policy",
+        _ => "processor",
+    }
+}
+
 /// An endpoint of either kind.
 enum Created {
     Processor(WasmEndpoint),
@@ -616,5 +630,23 @@ impl WasmComponentBuilder {
                 health_checks: Default::default(),
             }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::metric_kind;
+    use crate::compat::worlds::{CompatBeanWorld, CompatPolicyWorld, CompatProcessorWorld};
+    use crate::world::{BeanWorld, PluginWorld, PolicyWorld, ProcessorWorld, SourceWorld};
+
+    #[test]
+    fn every_world_has_one_of_the_four_metric_kinds() {
+        assert_eq!(metric_kind(ProcessorWorld::NAME), "processor");
+        assert_eq!(metric_kind(BeanWorld::NAME), "bean");
+        assert_eq!(metric_kind(PolicyWorld::NAME), "policy");
+        assert_eq!(metric_kind(SourceWorld::NAME), "source");
+        assert_eq!(metric_kind(CompatProcessorWorld::NAME), "processor");
+        assert_eq!(metric_kind(CompatBeanWorld::NAME), "bean");
+        assert_eq!(metric_kind(CompatPolicyWorld::NAME), "policy");
     }
 }
