@@ -46,11 +46,9 @@ fn file_name(path: &str) -> String {
 
 /// One directory holding the three identity guests.
 fn plugins_dir() -> PathBuf {
-    let dir = tempfile::Builder::new()
-        .prefix("languages-bench")
-        .tempdir()
-        .expect("temp dir")
-        .keep();
+    // Under the target dir, the same path every run: nothing left in /tmp.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("languages-bench");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     for (_, guest) in LANGUAGES {
         std::fs::copy(guest, dir.join(file_name(guest))).unwrap_or_else(|e| panic!("{guest}: {e}"));
     }

@@ -50,11 +50,10 @@ impl Guest {
 pub(crate) fn plugins_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = tempfile::Builder::new()
-            .prefix("conformance-plugins")
-            .tempdir()
-            .expect("temp dir")
-            .keep();
+        // Under the target dir, the same path every run, so runs leave
+        // nothing behind in /tmp (the guests weigh ~90 MB together).
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("conformance-plugins");
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         for guest in [Guest::RUST, Guest::PYTHON, Guest::JAVASCRIPT] {
             for artifact in [guest.processor, guest.bean] {
                 copy_in(&dir, artifact);
@@ -76,7 +75,10 @@ fn copy_in(dir: &Path, artifact: &str) {
     let name = from
         .file_name()
         .unwrap_or_else(|| panic!("not a guest path: {artifact}"));
-    std::fs::copy(from, dir.join(name)).unwrap_or_else(|e| panic!("{artifact}: {e}"));
+    // Copy then rename, so a concurrent run never loads a half-written file.
+    let partial = dir.join(format!("{}.partial-{}", name.to_string_lossy(), std::process::id()));
+    std::fs::copy(from, &partial).unwrap_or_else(|e| panic!("{artifact}: {e}"));
+    std::fs::rename(&partial, dir.join(name)).unwrap_or_else(|e| panic!("{artifact}: {e}"));
 }
 
 pub(crate) fn file_name(artifact: &str) -> String {
