@@ -131,7 +131,8 @@ impl PoolingOptions {
 }
 
 impl WasmRuntimeBuilder {
-    /// Keeps compiled modules in `dir` across processes (wasmtime's cache:
+    /// Keeps compiled modules in `dir` (relative to the working directory if
+    /// not absolute) across processes (wasmtime's cache:
     /// entries are keyed by the module's content, the wasmtime version and
     /// the engine configuration, so a changed `.wasm` or a different wasmtime
     /// never loads a stale artifact; an unreadable or corrupt entry is
@@ -165,10 +166,14 @@ impl WasmRuntimeBuilder {
     pub fn build(self) -> Result<WasmRuntime> {
         let mut compile_cache = None;
         if let Some(dir) = &self.compile_cache {
-            crate::private_dir::ensure(dir)
+            // wasmtime wants an absolute path; a relative one is taken
+            // from the working directory, as `plugins_dir` is.
+            let dir = std::path::absolute(dir)
+                .map_err(|e| runtime_error("opening the compile cache", e))?;
+            crate::private_dir::ensure(&dir)
                 .map_err(|e| runtime_error("opening the compile cache", e))?;
             let mut cache_config = CacheConfig::new();
-            cache_config.with_directory(dir);
+            cache_config.with_directory(&dir);
             let cache = Cache::new(cache_config)
                 .map_err(|e| runtime_error("opening the compile cache", e))?;
             compile_cache = Some(cache);

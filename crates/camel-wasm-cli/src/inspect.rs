@@ -17,11 +17,22 @@ pub(crate) struct InspectArgs {
     /// The .wasm file.
     #[arg(value_name = "FILE")]
     file: PathBuf,
+
+    /// Keep the compiled code in this directory (as `compile-cache` under
+    /// `[components.wasm]` in Camel.toml does): a later `inspect` or
+    /// `camel-wasm run` with the same directory skips the compile.
+    #[arg(long, value_name = "DIR")]
+    compile_cache: Option<PathBuf>,
 }
 
 /// Prints the report on stdout; exit status 0 if the file loads, 1 if not.
 pub(crate) fn inspect(args: InspectArgs) -> Result<ExitCode, Failure> {
-    let runtime = WasmRuntime::new()
+    let mut builder = WasmRuntime::builder();
+    if let Some(dir) = &args.compile_cache {
+        builder = builder.compile_cache(dir);
+    }
+    let runtime = builder
+        .build()
         .map_err(|e| Failure::new(format!("setting up wasmtime: {}", chain(&e))))?;
     let shown = args.file.display().to_string();
     let bytes = std::fs::metadata(&args.file)

@@ -49,10 +49,12 @@ enum Command {
     Run(run::RunArgs),
     /// Create a plugin project that builds out of the box.
     ///
-    /// The project is a Rust crate (`cdylib`, built for `wasm32-wasip2` by
-    /// default) depending on the camel-wasm guest SDK, with an example
-    /// plugin of the chosen kind, a Camel.toml and a route to try it with
-    /// `camel-wasm run`, and a README.
+    /// An example plugin of the chosen kind and language, a Camel.toml and a
+    /// route to try it with `camel-wasm run`, and a README. In Rust, a crate
+    /// (`cdylib`, built for `wasm32-wasip2` by default) depending on the
+    /// camel-wasm guest SDK; in Python or JavaScript, the plugin, the helper
+    /// module, the WIT and the pinned tool with a build command
+    /// (componentize-py: `sh build.sh`; componentize-js: `npm run build`).
     New(new::NewArgs),
     /// Tell what a .wasm file is and whether this host loads it.
     ///

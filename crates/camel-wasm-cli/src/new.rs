@@ -55,9 +55,9 @@ enum Kind {
 enum Lang {
     /// Rust, with the camel-wasm-sdk crate.
     Rust,
-    /// Python (not supported yet).
+    /// Python, built with componentize-py.
     Python,
-    /// JavaScript (not supported yet).
+    /// JavaScript, built with componentize-js.
     Js,
 }
 
@@ -68,6 +68,16 @@ impl Kind {
             Kind::Bean => &templates::BEAN,
             Kind::Source => &templates::SOURCE,
             Kind::Policy => &templates::POLICY,
+        }
+    }
+
+    /// The kind's plugin source among a language's four.
+    fn source(self, sources: &templates::Sources) -> &'static str {
+        match self {
+            Kind::Processor => sources[0],
+            Kind::Bean => sources[1],
+            Kind::Source => sources[2],
+            Kind::Policy => sources[3],
         }
     }
 
@@ -93,23 +103,86 @@ impl Kind {
     }
 }
 
-/// Creates the project; prints what to do next.
-pub(crate) fn new(args: NewArgs) -> Result<ExitCode, Failure> {
-    match args.lang {
-        Lang::Rust => {}
-        Lang::Python | Lang::Js => {
-            let lang = if args.lang == Lang::Python {
-                "python"
-            } else {
-                "js"
-            };
-            return Err(Failure::new(format!(
-                "--lang {lang} is not supported yet: `camel-wasm new` creates Rust plugins \
-                 only (--lang rust). A {lang} plugin can implement the WIT worlds in \
-                 wit/camel-wasm.wit with that language's component tooling."
-            )));
+/// One file of the new project.
+enum File {
+    /// Rendered: `{{placeholders}}` replaced.
+    Template(&'static str),
+    /// Written as it is (the WIT, the helper modules).
+    Verbatim(&'static str),
+}
+
+impl Lang {
+    /// The language's own files (Camel.toml, routes and `plugins/` are the
+    /// same for all), relative to the project's directory.
+    fn files(self, kind: Kind, name: &str) -> Vec<(String, File)> {
+        use File::{Template, Verbatim};
+        let mut files = match self {
+            Lang::Rust => vec![
+                ("Cargo.toml".into(), Template(templates::rust::CARGO_TOML)),
+                (
+                    ".cargo/config.toml".into(),
+                    Verbatim(templates::rust::CARGO_CONFIG),
+                ),
+                (".gitignore".into(), Verbatim(templates::rust::GITIGNORE)),
+                (
+                    "src/lib.rs".into(),
+                    Template(kind.source(&templates::rust::SOURCES)),
+                ),
+                ("README.md".into(), Template(templates::rust::README)),
+            ],
+            Lang::Python => vec![
+                (
+                    "app.py".into(),
+                    Template(kind.source(&templates::python::SOURCES)),
+                ),
+                ("camel_wasm.py".into(), Verbatim(templates::python::HELPER)),
+                ("build.sh".into(), Template(templates::python::BUILD_SH)),
+                (
+                    "requirements.txt".into(),
+                    Template(templates::python::REQUIREMENTS),
+                ),
+                (".gitignore".into(), Verbatim(templates::python::GITIGNORE)),
+                ("README.md".into(), Template(templates::python::README)),
+            ],
+            Lang::Js => vec![
+                (
+                    format!("{name}.js"),
+                    Template(kind.source(&templates::js::SOURCES)),
+                ),
+                ("camel_wasm.js".into(), Verbatim(templates::js::HELPER)),
+                ("package.json".into(), Template(templates::js::PACKAGE_JSON)),
+                (".gitignore".into(), Verbatim(templates::js::GITIGNORE)),
+                ("README.md".into(), Template(templates::js::README)),
+            ],
+        };
+        if self != Lang::Rust {
+            files.push(("wit/camel-wasm.wit".into(), Verbatim(templates::WIT)));
+        }
+        files
+    }
+
+    /// The commands that build the plugin into `plugins/<name>.wasm`, for
+    /// the "Next:" lines.
+    fn build_steps(self, name: &str, crate_name: &str) -> Vec<String> {
+        match self {
+            Lang::Rust => vec![
+                "cargo build --release".into(),
+                format!("cp target/wasm32-wasip2/release/{crate_name}.wasm plugins/{name}.wasm"),
+            ],
+            Lang::Python => vec![
+                "pip install -r requirements.txt   # once: componentize-py".into(),
+                "sh build.sh".into(),
+            ],
+            Lang::Js => vec![
+                "npm install                       # once: componentize-js".into(),
+                "npm run build".into(),
+            ],
         }
     }
+}
+
+/// Creates the project; prints what to do next.
+pub(crate) fn new(args: NewArgs) -> Result<ExitCode, Failure> {
     let name = plugin_name(&args.name)?;
     let dir = &args.name;
     if dir.exists()
@@ -122,17 +195,27 @@ pub(crate) fn new(args: NewArgs) -> Result<ExitCode, Failure> {
             dir.display()
         )));
     }
-    let sdk = sdk_dependency(args.sdk_path.as_deref(), args.sdk_git.as_deref())?;
+    if args.lang != Lang::Rust && (args.sdk_path.is_some() || args.sdk_git.is_some()) {
+        return Err(Failure::new(
+            "--sdk-path and --sdk-git choose the Rust SDK; a Python or JavaScript project \
+             carries its helper module itself",
+        ));
+    }
+    let sdk = match args.lang {
+        Lang::Rust => sdk_dependency(args.sdk_path.as_deref(), args.sdk_git.as_deref())?,
+        Lang::Python | Lang::Js => String::new(),
+    };
     let crate_name = name.replace('-', "_");
     let type_name = type_name(&name);
-    let values = [
-        ("name", name.as_str()),
-        ("crate", crate_name.as_str()),
-        ("Type", type_name.as_str()),
-        ("sdk", sdk.as_str()),
-        ("kind", args.kind.name()),
-        ("usage", args.kind.usage()),
-    ];
+    let npm_name = name.to_ascii_lowercase();
+    // Python and JavaScript components carry their interpreter (12-18 MB):
+    // a compile cache makes `camel-wasm run` after the first start fast.
+    let compile_cache = match args.lang {
+        Lang::Rust => "",
+        Lang::Python | Lang::Js => {
+            "compile-cache = \".camel-wasm-cache\"   # compiled plugins: restarts skip the compile\n"
+        }
+    };
     let kind = args.kind.files();
     let run = match kind.route {
         Some(_) => format!(
@@ -144,10 +227,22 @@ pub(crate) fn new(args: NewArgs) -> Result<ExitCode, Failure> {
                  callers, and run them with `camel-wasm run`."
             .replace("NAME", &name),
     };
-    let mut readme_values = values.to_vec();
-    readme_values.push(("run", &run));
+    let values = [
+        ("name", name.as_str()),
+        ("crate", crate_name.as_str()),
+        ("Type", type_name.as_str()),
+        ("npm_name", npm_name.as_str()),
+        ("sdk", sdk.as_str()),
+        ("kind", args.kind.name()),
+        ("usage", args.kind.usage()),
+        ("run", run.as_str()),
+        ("compile_cache", compile_cache),
+        ("componentize_py", templates::python::COMPONENTIZE_PY),
+        ("componentize_js", templates::js::COMPONENTIZE_JS),
+        ("preview2_shim", templates::js::PREVIEW2_SHIM),
+    ];
 
-    let write = |relative: &str, text: String| -> Result<(), Failure> {
+    let write = |relative: &str, text: &str| -> Result<(), Failure> {
         let path = dir.join(relative);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
@@ -156,34 +251,34 @@ pub(crate) fn new(args: NewArgs) -> Result<ExitCode, Failure> {
         std::fs::write(&path, text)
             .map_err(|e| Failure::new(format!("writing {}: {e}", path.display())))
     };
-    write(
-        "Cargo.toml",
-        templates::render(templates::CARGO_TOML, &values),
-    )?;
-    write(".cargo/config.toml", templates::CARGO_CONFIG.to_string())?;
-    write(".gitignore", templates::GITIGNORE.to_string())?;
-    write("src/lib.rs", templates::render(kind.lib, &values))?;
-    write("Camel.toml", templates::render(kind.camel_toml, &values))?;
+    let mut files = args.lang.files(args.kind, &name);
+    files.push(("Camel.toml".into(), File::Template(kind.camel_toml)));
     if let Some(route) = kind.route {
-        write(
-            &format!("routes/{name}.yaml"),
-            templates::render(route, &values),
-        )?;
+        files.push((format!("routes/{name}.yaml"), File::Template(route)));
     }
-    write("plugins/.gitkeep", String::new())?;
-    write(
-        "README.md",
-        templates::render(templates::README, &readme_values),
-    )?;
+    files.push(("plugins/.gitkeep".into(), File::Verbatim("")));
+    for (relative, file) in files {
+        match file {
+            File::Template(template) => write(&relative, &templates::render(template, &values))?,
+            File::Verbatim(text) => write(&relative, text)?,
+        }
+    }
 
+    let lang = match args.lang {
+        Lang::Rust => "Rust",
+        Lang::Python => "Python",
+        Lang::Js => "JavaScript",
+    };
     println!(
-        "Created the {} plugin `{name}` in {}.\n\nNext:\n  cd {}\n  cargo build --release\n  \
-         cp target/wasm32-wasip2/release/{crate_name}.wasm plugins/{name}.wasm\n  \
-         camel-wasm inspect plugins/{name}.wasm",
+        "Created the {lang} {} plugin `{name}` in {}.\n\nNext:\n  cd {}",
         args.kind.name(),
         dir.display(),
         dir.display()
     );
+    for step in args.lang.build_steps(&name, &crate_name) {
+        println!("  {step}");
+    }
+    println!("  camel-wasm inspect plugins/{name}.wasm");
     if kind.route.is_some() {
         println!("  camel-wasm run");
     }

@@ -127,7 +127,10 @@ fn new_builds_out_of_the_box_and_inspect_says_it_loads() {
             "processor" => format!("[{name}] Body: [{name}] timer://{name} tick #1"),
             "bean" => format!("[{name}] Body: Hello, timer://{name} tick #1!"),
             "source" => format!("[{name}] Body: tick 1 from {name}"),
-            _ => continue,
+            _ => {
+                check_policy(&dir, &name);
+                continue;
+            }
         };
         let mut run = Running::start(&dir, &[]);
         run.wait_for(&expected, 1);
@@ -142,141 +145,189 @@ fn new_builds_out_of_the_box_and_inspect_says_it_loads() {
     assert!(text(&out.stderr).contains("already exists"));
 }
 
-#[test]
-fn new_in_another_language_is_not_supported_yet() {
+/// `camel-wasm new --lang python|js`, built with the project's own build
+/// command (componentize-py and componentize-js, as `.ci/run` installs
+/// them), inspected, and run by its own Camel.toml and route; the policy is
+/// asked through the host's API. The compile cache `inspect` fills is the
+/// one the project's Camel.toml names, so `run` does not compile again.
+fn new_in_another_language_builds_loads_and_runs(lang: &str) {
     let tmp = tempfile::tempdir().unwrap();
-    for lang in ["python", "js"] {
-        let dir = tmp.path().join(format!("p-{lang}"));
-        let out = camel_wasm(&["new", dir.to_str().unwrap(), "--lang", lang]);
-        assert!(!out.status.success());
-        let err = text(&out.stderr);
-        assert!(
-            err.contains(&format!("--lang {lang} is not supported yet")),
-            "{err}"
-        );
-        assert!(!dir.exists());
-    }
-}
-
-#[test]
-fn inspect_explains_why_a_file_does_not_load() {
-    let tmp = tempfile::tempdir().unwrap();
-    let echo = std::fs::read(camel_wasm_test_artifacts::ECHO).unwrap();
-    let cases: [(&str, Vec<u8>, &str); 3] = [
-        (
-            "core.wasm",
-            b"\0asm\x01\0\0\0".to_vec(),
-            "does not load: it is a core WebAssembly module, not a component (build it for wasm32-wasip2",
-        ),
-        (
-            "truncated.wasm",
-            echo[..echo.len() / 2].to_vec(),
-            "does not load: it does not compile: it is truncated",
-        ),
-        (
-            "text.wasm",
-            b"hello".to_vec(),
-            "does not load: it is not WebAssembly",
-        ),
-    ];
-    for (name, bytes, expected) in cases {
-        let path = tmp.path().join(name);
-        std::fs::write(&path, bytes).unwrap();
-        let out = camel_wasm(&["inspect", path.to_str().unwrap()]);
+    for kind in ["processor", "bean", "source", "policy"] {
+        let name = format!("{lang}-{kind}");
+        let dir = tmp.path().join(&name);
+        let out = camel_wasm(&["new", dir.to_str().unwrap(), "--kind", kind, "--lang", lang]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let next = text(&out.stdout);
+        let started = Instant::now();
+        match lang {
+            "python" => {
+                assert!(next.contains("sh build.sh"), "{next}");
+                run_build(&dir, Command::new("sh").arg("build.sh"));
+            }
+            _ => {
+                assert!(next.contains("npm run build"), "{next}");
+                // `npm install` fetches the pinned tools; the repository's
+                // `npm ci` has installed the same versions already.
+                let tools = workspace().join("node_modules");
+                assert!(
+                    tools.join("@bytecodealliance/componentize-js").is_dir(),
+                    "componentize-js is not installed: run `npm ci` at the repository root"
+                );
+                std::os::unix::fs::symlink(&tools, dir.join("node_modules")).unwrap();
+                run_build(&dir, Command::new("npm").args(["run", "--silent", "build"]));
+            }
+        }
+        eprintln!("{name}: built in {:.1} s", started.elapsed().as_secs_f64());
+        let wasm = dir.join("plugins").join(format!("{name}.wasm"));
+        let cache = dir.join(".camel-wasm-cache");
+        let out = camel_wasm(&[
+            "inspect",
+            "--compile-cache",
+            cache.to_str().unwrap(),
+            wasm.to_str().unwrap(),
+        ]);
         let report = text(&out.stdout);
-        assert_eq!(out.status.code(), Some(1), "{name}: {report}");
-        assert!(report.contains(expected), "{name}: {report}");
+        assert!(out.status.success(), "{report}\n{}", text(&out.stderr));
+        assert!(
+            report.contains(&format!("world:    {kind} (camel:wasm@0.2")),
+            "{report}"
+        );
+        assert!(report.contains("loads:    yes"), "{report}");
+        // Each log line of the route, and what the second one carries: the
+        // header the plugin sets, or the state it keeps.
+        let (line, second) = match kind {
+            "processor" => (
+                format!("[{name}] Body: [{name}] timer://{name} tick #"),
+                format!("processed-by=\"{name}\""),
+            ),
+            "bean" => (
+                format!("[{name}] Body: Hello, timer://{name} tick #"),
+                "greeted=2".to_string(),
+            ),
+            "source" => (
+                format!("[{name}] Body: tick "),
+                format!("tick 2 from {name} | Headers: {{tick=2}}"),
+            ),
+            _ => {
+                check_policy(&dir, &name);
+                continue;
+            }
+        };
+        let mut run = Running::start(&dir, &[]);
+        run.wait_for(&line, 2);
+        run.sigterm();
+        let (status, stdout, stderr) = run.exit();
+        assert!(status.success(), "{kind}: {stderr}");
+        assert!(stdout.contains(&second), "{kind}: {stdout}");
     }
-
-    // A component built against an older contract: the wrong world.
-    let out = camel_wasm(&["inspect", camel_wasm_test_artifacts::COMPAT_V0_1_0]);
-    let report = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{report}");
-    assert!(
-        report.contains("world:    none of this host's (camel:wasm@0.1.0"),
-        "{report}"
-    );
-    assert!(
-        report.contains("loads:    no: it imports `camel:wasm/")
-            && report.contains("built for `camel:wasm@0.1.0`")
-            && report.contains("rebuild it against this host's WIT or SDK"),
-        "{report}"
-    );
-
-    // A bean is not a processor, but loads as what it is.
-    let out = camel_wasm(&["inspect", camel_wasm_test_artifacts::BEAN_GREETER]);
-    let report = text(&out.stdout);
-    assert!(out.status.success(), "{report}");
-    assert!(report.contains("world:    bean"), "{report}");
-    assert!(
-        report.contains("invoke") && report.contains("methods"),
-        "{report}"
-    );
-
-    let out = camel_wasm(&["inspect", tmp.path().join("missing.wasm").to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("cannot be read"));
-}
-
-/// A project directory with `Camel.toml` and a trivial route.
-fn project(camel_toml: &str) -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("Camel.toml"), camel_toml).unwrap();
-    std::fs::create_dir(tmp.path().join("plugins")).unwrap();
-    std::fs::write(
-        tmp.path().join("route.yaml"),
-        "routes:\n  - id: r\n    from: direct:in\n    steps:\n      - to: log:out\n",
-    )
-    .unwrap();
-    tmp
-}
-
-fn run_fails(camel_toml: &str) -> String {
-    let tmp = project(camel_toml);
-    let config = tmp.path().join("Camel.toml");
-    let route = tmp.path().join("route.yaml");
-    let out = camel_wasm(&[
-        "run",
-        "--config",
-        config.to_str().unwrap(),
-        route.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
-    let err = text(&out.stderr);
-    assert!(err.contains("Camel.toml"), "names the file: {err}");
-    err
 }
 
 #[test]
-fn run_with_a_broken_camel_toml_names_the_key() {
-    let err = run_fails("[default.beans.greeter]\nplgin = \"greetings\"\n");
-    assert!(err.contains("key `default.beans.greeter.plgin`"), "{err}");
+fn new_python_plugins_build_load_and_run() {
+    new_in_another_language_builds_loads_and_runs("python");
+}
 
-    let err = run_fails("[components.wasm]\nplugins_dir = \"plugins\"\ntiemout = 5\n");
-    assert!(err.contains("key `components.wasm.tiemout`"), "{err}");
+#[test]
+fn new_javascript_plugins_build_load_and_run() {
+    new_in_another_language_builds_loads_and_runs("js");
+}
 
-    let err = run_fails(
-        "[beans.greeter]\nplugin = \"greetings\"\n[beans.greeter.limits]\ntimeout-secs = 0\n",
-    );
+/// Runs a scaffold's build command in its directory; it must write
+/// nothing but the plugin (and caches the .gitignore lists).
+fn run_build(dir: &Path, command: &mut Command) {
+    let out = command
+        .current_dir(dir)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("the build command runs");
     assert!(
-        err.contains("key `beans.greeter.limits.timeout-secs`"),
-        "{err}"
-    );
-
-    let err = run_fails("[beans.greeter]\nplugin = \"greetings\"\n");
-    assert!(
-        err.contains("key `beans.greeter") && err.contains("greetings.wasm"),
-        "{err}"
-    );
-
-    let err = run_fails("[components.wasm\nplugins_dir = 1\n");
-    assert!(
-        err.contains("not valid TOML") && err.contains("line 1"),
-        "{err}"
+        out.status.success(),
+        "{command:?} in {}: {}{}",
+        dir.display(),
+        text(&out.stdout),
+        text(&out.stderr)
     );
 }
 
-/// A `camel-wasm run` in progress, its stdout read line by line.
+/// The policy scaffold's decisions, asked through the host's API with the
+/// configuration its Camel.toml gives (`role = "reader"`).
+fn check_policy(dir: &Path, name: &str) {
+    use camel_api::security_policy::{Principal, TransportId};
+    use camel_component_wasm::{PolicyDecision, WasmComponent, WasmPluginConfig, WasmRuntime};
+
+    let principal = |subject: &str, role: &str| Principal {
+        subject: subject.into(),
+        issuer: "test".into(),
+        audience: Vec::new(),
+        scopes: Vec::new(),
+        roles: vec![role.into()],
+        claims: serde_json::json!({ "sub": subject }),
+    };
+    let permission = |who: Principal, action: &str| camel_auth::permission::PermissionRequest {
+        principal: who,
+        resource: "/orders/42".into(),
+        action: action.into(),
+        requested_scopes: Vec::new(),
+        context: serde_json::json!({}),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let wasm = WasmRuntime::builder()
+            .compile_cache(dir.join(".camel-wasm-cache"))
+            .build()
+            .unwrap();
+        let component = WasmComponent::builder(dir.join("plugins"))
+            .runtime(wasm)
+            .build()
+            .unwrap();
+        let policy = component
+            .policy(
+                name,
+                &format!("{name}.wasm"),
+                [("role".to_string(), "reader".to_string())],
+                WasmPluginConfig::default(),
+            )
+            .await
+            .unwrap();
+        let exchange = camel_api::Exchange::new(camel_api::Message::new("hi"));
+        let bob = principal("bob", "reader");
+        let eve = principal("eve", "writer");
+        let granted = policy.check_route(&exchange, &bob, "test", TransportId::Http);
+        assert_eq!(granted.await.unwrap(), PolicyDecision::Grant);
+        let denied = policy.check_route(&exchange, &eve, "test", TransportId::Http);
+        assert_eq!(
+            denied.await.unwrap(),
+            PolicyDecision::Deny("`eve` lacks role `reader`".into())
+        );
+        let read = policy
+            .check_permission(&permission(bob.clone(), "read"))
+            .await;
+        assert_eq!(read.unwrap(), PolicyDecision::Grant);
+        let write = policy.check_permission(&permission(bob, "write")).await;
+        assert_eq!(
+            write.unwrap(),
+            PolicyDecision::Deny("`bob` may not write /orders/42".into())
+        );
+        // Without its `role`, init fails and the policy does not load.
+        let missing = component
+            .policy(
+                "no-role",
+                &format!("{name}.wasm"),
+                [],
+                WasmPluginConfig::default(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            format!("{missing:?}").contains("the configuration needs `role`"),
+            "{missing:?}"
+        );
+    });
+}
+
 struct Running {
     child: std::process::Child,
     lines: mpsc::Receiver<String>,

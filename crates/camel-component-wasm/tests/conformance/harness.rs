@@ -76,7 +76,11 @@ fn copy_in(dir: &Path, artifact: &str) {
         .file_name()
         .unwrap_or_else(|| panic!("not a guest path: {artifact}"));
     // Copy then rename, so a concurrent run never loads a half-written file.
-    let partial = dir.join(format!("{}.partial-{}", name.to_string_lossy(), std::process::id()));
+    let partial = dir.join(format!(
+        "{}.partial-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     std::fs::copy(from, &partial).unwrap_or_else(|e| panic!("{artifact}: {e}"));
     std::fs::rename(&partial, dir.join(name)).unwrap_or_else(|e| panic!("{artifact}: {e}"));
 }
