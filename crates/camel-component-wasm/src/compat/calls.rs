@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use camel_api::security_policy::{Principal, TransportId, store_principal_properties};
-use camel_api::{Body, Exchange, Message, Value};
+use camel_api::{Body, Exchange, Message, StreamMetadata, Value};
 use camel_auth::permission::PermissionRequest;
 use wasmtime::Store;
 use wasmtime::component::Accessor;
@@ -17,7 +17,9 @@ use super::bindings::{bean::Bean, plugin::Plugin, policy::AuthorizationPolicy};
 use super::convert::{self, Outgoing};
 use super::streams::{self, Collected};
 use super::worlds::{CompatBeanWorld, CompatPolicyWorld, CompatProcessorWorld};
+use crate::body_stream::{self, Detached};
 use crate::call_chain::CallChain;
+use crate::convert::OutBodies;
 use crate::error::{GuestError, Result, WasmError as HostError};
 use crate::guest_text;
 use crate::host_state::WasmHostState;
@@ -26,11 +28,49 @@ use crate::plugin::PluginContext;
 use crate::policy::PolicyDecision;
 use crate::producer::result_error;
 
-/// A guest's result with its stream bodies read: the record (their bodies
-/// `empty`) and the bodies, input then output.
+/// A guest's result with its stream bodies taken: the record (their bodies
+/// `empty`), the bodies read during the call (input then output), and the
+/// stream pulled after it, if any.
 pub(crate) struct Returned {
     exchange: WasmExchange,
     bodies: [Option<Body>; 2],
+    lazy: Option<Lazy>,
+}
+
+/// A returned stream pulled after the call: which message's body it is
+/// (0 input, 1 output), its id in the store, and its metadata.
+struct Lazy {
+    slot: usize,
+    id: u32,
+    metadata: StreamMetadata,
+}
+
+impl Returned {
+    /// Hands the stream pulled after the call to the pool, which gives it the
+    /// instance (see [`GuestCall::detach`]).
+    fn detach(output: &mut std::result::Result<Returned, Failure>) -> Detached {
+        let lazy = output.as_ref().ok()?.lazy.as_ref()?;
+        let mut bodies = [None, None];
+        bodies[lazy.slot] = Some(body_stream::Returned::Produced(lazy.id));
+        Some(Box::new(bodies))
+    }
+
+    /// The bodies, with the one pulled after the call (from the pool's
+    /// `OutBodies`) in its place.
+    fn into_parts(self, out: OutBodies) -> (WasmExchange, [Option<Body>; 2]) {
+        let Returned {
+            exchange,
+            mut bodies,
+            lazy,
+        } = self;
+        if let (Some(lazy), Some(mut produced)) = (lazy, out.0)
+            && let Some(Body::Stream(mut stream)) = produced[lazy.slot].take()
+        {
+            stream.metadata = lazy.metadata;
+            bodies[lazy.slot] = Some(Body::Stream(stream));
+        }
+        (exchange, bodies)
+    }
 }
 
 /// Why a call's result is not an exchange.
@@ -59,8 +99,9 @@ fn attach(
     Ok(exchange)
 }
 
-/// Reads the stream bodies of a returned exchange, while the call's event
-/// loop still runs.
+/// Takes the stream bodies of a returned exchange while the call's event
+/// loop still runs: the first is pulled after the call, a second is read
+/// now.
 async fn gather(
     accessor: &Accessor<WasmHostState>,
     result: std::result::Result<WasmExchange, WasmError>,
@@ -71,21 +112,31 @@ async fn gather(
         Err(error) => return Ok(Err(Failure::Guest(error))),
     };
     let mut bodies = [None, None];
+    let mut lazy = None;
     let messages = std::iter::once(&mut exchange.input).chain(exchange.output.as_mut());
-    for (slot, message) in bodies.iter_mut().zip(messages) {
+    for (slot, message) in messages.enumerate() {
         if let WasmBody::Stream(_) = message.body {
             let WasmBody::Stream(handle) = std::mem::replace(&mut message.body, WasmBody::Empty)
             else {
                 continue;
             };
+            if lazy.is_none() {
+                let (id, metadata) = streams::start_returning(accessor, handle)?;
+                lazy = Some(Lazy { slot, id, metadata });
+                continue;
+            }
             match streams::collect(accessor, handle, max).await? {
-                Ok(body) => *slot = Some(body),
+                Ok(body) => bodies[slot] = Some(body),
                 Err(Collected::Failed(error)) => return Ok(Err(Failure::Guest(error))),
                 Err(Collected::TooLong(max)) => return Ok(Err(Failure::TooLong(max))),
             }
         }
     }
-    Ok(Ok(Returned { exchange, bodies }))
+    Ok(Ok(Returned {
+        exchange,
+        bodies,
+        lazy,
+    }))
 }
 
 /// One `process(exchange)` call.
@@ -96,6 +147,10 @@ struct Process {
 
 impl GuestCall<CompatProcessorWorld> for Process {
     type Output = std::result::Result<Returned, Failure>;
+
+    fn detach(output: &mut Self::Output, _: &mut WasmHostState) -> wasmtime::Result<Detached> {
+        Ok(Returned::detach(output))
+    }
 
     async fn call(
         self,
@@ -125,6 +180,10 @@ struct Invoke {
 
 impl GuestCall<CompatBeanWorld> for Invoke {
     type Output = std::result::Result<Returned, Failure>;
+
+    fn detach(output: &mut Self::Output, _: &mut WasmHostState) -> wasmtime::Result<Detached> {
+        Ok(Returned::detach(output))
+    }
 
     async fn call(
         self,
@@ -193,13 +252,7 @@ impl GuestCall<CompatPolicyWorld> for Evaluate {
 
 /// The compat contract's error as this host's guest error.
 fn guest_error(error: WasmError) -> GuestError {
-    let clean = guest_text::summary_owned;
-    match error {
-        WasmError::ProcessorError(m) => GuestError::Failed(clean(m)),
-        WasmError::TypeConversion(m) => GuestError::TypeConversion(clean(m)),
-        WasmError::Io(m) => GuestError::Io(clean(m)),
-        WasmError::Timeout => GuestError::Timeout("the plugin reported a timeout".to_string()),
-    }
+    crate::producer::guest_error(convert::error_to_wit(error))
 }
 
 fn failure_error(plugin: &PluginContext, failure: Failure) -> HostError {
@@ -230,18 +283,14 @@ pub(crate) async fn process(
         max_stream_bytes: plugin.config.max_stream_bytes,
     };
     let (outcome, mut state) = pool.call(call, properties, chain, route_id).await;
-    match outcome?.0 {
-        Ok(returned) => {
-            convert::apply_result(
-                &mut exchange,
-                returned.exchange,
-                &mut state,
-                returned.bodies,
-            )
-            .map_err(|err| result_error(plugin, err))?;
+    match outcome? {
+        (Ok(returned), out) => {
+            let (result, bodies) = returned.into_parts(out);
+            convert::apply_result(&mut exchange, result, &mut state, bodies)
+                .map_err(|err| result_error(plugin, err))?;
             Ok(exchange)
         }
-        Err(failure) => Err(failure_error(plugin, failure)),
+        (Err(failure), _) => Err(failure_error(plugin, failure)),
     }
 }
 
@@ -278,8 +327,9 @@ pub(crate) async fn invoke(
     };
     let (outcome, mut state) = pool.call(call, properties, chain, None).await;
     let error = match outcome {
-        Ok((Ok(returned), _)) => {
-            match convert::apply_result(exchange, returned.exchange, &mut state, returned.bodies) {
+        Ok((Ok(returned), out)) => {
+            let (result, bodies) = returned.into_parts(out);
+            match convert::apply_result(exchange, result, &mut state, bodies) {
                 Ok(()) => return Ok(()),
                 Err(err) => result_error(plugin, err),
             }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use camel_api::{Body, Exchange, ExchangePattern, Message, StreamBody, Value};
 
-use super::bindings::types::{WasmBody, WasmExchange, WasmMessage, WasmPattern};
+use super::bindings::types::{WasmBody, WasmError, WasmExchange, WasmMessage, WasmPattern};
 use crate::convert::{ConvertError, value_as_text};
 use crate::host_state::CallState;
 use crate::json_budget::{self, JsonError};
@@ -230,4 +230,16 @@ pub(crate) fn stream_body(
             origin,
         },
     })
+}
+
+/// The compat contract's error as this host's WIT error (for the end of a
+/// returned stream, which the produced body reports like its own).
+pub(crate) fn error_to_wit(error: WasmError) -> crate::bindings::wit::Error {
+    use crate::bindings::wit::Error;
+    match error {
+        WasmError::ProcessorError(m) => Error::Failed(m),
+        WasmError::TypeConversion(m) => Error::TypeConversion(m),
+        WasmError::Io(m) => Error::Io(m),
+        WasmError::Timeout => Error::Timeout("the plugin reported a timeout".to_string()),
+    }
 }

@@ -17,7 +17,7 @@ use wasmtime::component::InstancePre;
 
 use super::bindings::{bean, plugin, policy};
 use crate::host_state::WasmHostState;
-use crate::world::PluginWorld;
+use crate::world::{NextPiece, PluginWorld};
 
 /// `camel:plugin@1.0.0` world `plugin`: `init()` and `async process(exchange)`.
 #[derive(Debug)]
@@ -48,6 +48,23 @@ impl PluginWorld for CompatProcessorWorld {
         _args: &(),
     ) -> wasmtime::Result<Result<(), String>> {
         bindings.call_init(store).await
+    }
+
+    async fn next(
+        _: &Self::Bindings,
+        store: &mut Store<WasmHostState>,
+        id: u32,
+        max: u32,
+    ) -> wasmtime::Result<NextPiece> {
+        super::streams::next_piece(store, id, max).await
+    }
+
+    async fn cancel(
+        _: &Self::Bindings,
+        store: &mut Store<WasmHostState>,
+        id: u32,
+    ) -> wasmtime::Result<()> {
+        super::streams::cancel(store, id).await
     }
 }
 
@@ -81,6 +98,23 @@ impl PluginWorld for CompatBeanWorld {
         args: &Vec<(String, String)>,
     ) -> wasmtime::Result<Result<(), String>> {
         bindings.call_init(store, args).await
+    }
+
+    async fn next(
+        _: &Self::Bindings,
+        store: &mut Store<WasmHostState>,
+        id: u32,
+        max: u32,
+    ) -> wasmtime::Result<NextPiece> {
+        super::streams::next_piece(store, id, max).await
+    }
+
+    async fn cancel(
+        _: &Self::Bindings,
+        store: &mut Store<WasmHostState>,
+        id: u32,
+    ) -> wasmtime::Result<()> {
+        super::streams::cancel(store, id).await
     }
 }
 

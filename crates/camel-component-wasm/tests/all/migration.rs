@@ -214,17 +214,32 @@ fn stream_of(piece: &'static [u8], chunks: usize) -> Body {
     })
 }
 
-/// Reads a stream body to its end.
-async fn drain(body: &Body) -> (Vec<u8>, Option<String>) {
+/// Reads a stream body to its end: its bytes (up to an error) and how it
+/// ended, with its content type.
+async fn read_to_end(body: &Body) -> (Vec<u8>, Result<(), CamelError>, Option<String>) {
     let Body::Stream(stream) = body else {
         panic!("expected a stream body, got {body:?}");
     };
     let mut out = Vec::new();
     let mut pieces = stream.stream.lock().await.take().expect("unread stream");
+    let mut ended = Ok(());
     while let Some(piece) = pieces.next().await {
-        out.extend_from_slice(&piece.unwrap());
+        match piece {
+            Ok(piece) => out.extend_from_slice(&piece),
+            Err(err) => {
+                ended = Err(err);
+                break;
+            }
+        }
     }
-    (out, stream.metadata.content_type.clone())
+    (out, ended, stream.metadata.content_type.clone())
+}
+
+/// Reads a stream body that must end well.
+async fn drain(body: &Body) -> (Vec<u8>, Option<String>) {
+    let (bytes, ended, content_type) = read_to_end(body).await;
+    ended.unwrap();
+    (bytes, content_type)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -249,36 +264,87 @@ async fn stream_bodies_go_in_and_out_as_component_model_streams() {
     assert_eq!(header_text(&reply, "input-kind").as_deref(), Some("whole"));
     assert_eq!(drain(reply_body(&reply)).await.0, b"ABC");
 
-    // The terminal future says the producer broke: the exchange fails.
-    let err = t
+    // The terminal future says the producer broke: the body, read after
+    // the call, ends with that error.
+    let reply = t
         .send(
             "compat",
             with_headers("abc", &[("mode", "stream"), ("stream-fail", "yes")]),
         )
         .await
-        .unwrap_err();
-    assert!(
-        matches!(&err, CamelError::Io(m) if m.contains("producer broke")),
-        "{err:?}"
-    );
-
-    // Past max-stream-bytes: a typed limit error; the next exchange works.
-    let t = plugin_context("max-stream-bytes=1000").await;
-    let mut exchange = Exchange::new_in_out(Message::new(stream_of(b"0123456789", 200)));
-    exchange.input.set_header("mode", "stream");
-    let err = t.send("compat", exchange).await.unwrap_err();
-    assert!(
-        matches!(
-            typed(&err),
-            WasmError::ResourceLimit {
-                limit: "max-stream-bytes",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+        .unwrap();
+    let (bytes, ended, _) = read_to_end(reply_body(&reply)).await;
+    assert_eq!(bytes, b"ABC");
+    let err = ended.unwrap_err();
+    assert!(err.to_string().contains("producer broke"), "{err:?}");
     let reply = t.send_text("compat", "ok").await.unwrap();
     assert_eq!(text(reply_body(&reply)), "ok");
+}
+
+/// A returned stream is pulled after the call, as its consumer reads: one
+/// without end works, `max-stream-bytes` (a bound on bodies the host
+/// reads whole) does not cut it, a consumer that stops early frees the
+/// instance, and a guest that stops writing is stopped by `stream-timeout`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_returned_stream_is_pulled_as_its_consumer_reads() {
+    let t = plugin_context("max-stream-bytes=1000&stream-timeout=0.5&max-concurrent-calls=1").await;
+    let generate = |size: &str| with_headers("", &[("mode", "generate"), ("size", size)]);
+
+    // 64 MiB, more than max-stream-bytes and than the default max-memory
+    // would hold at once; the metadata is the handle's.
+    let reply = t.send("compat", generate("67108864")).await.unwrap();
+    let Body::Stream(stream) = reply_body(&reply) else {
+        panic!("expected a stream body");
+    };
+    assert_eq!(stream.metadata.size_hint, Some(67_108_864));
+    assert_eq!(stream.metadata.origin.as_deref(), Some("generate"));
+    let mut pieces = stream.stream.lock().await.take().unwrap();
+    let (mut total, mut count) = (0usize, 0usize);
+    while let Some(piece) = pieces.next().await {
+        let piece = piece.unwrap();
+        assert!(piece.len() <= 64 * 1024 && piece.iter().all(|&b| b == b'x'));
+        total += piece.len();
+        count += 1;
+    }
+    assert_eq!(total, 64 << 20);
+    assert!(count >= 1024, "{count} pieces");
+
+    // Without end: read ten pieces and drop the body. The instance is
+    // freed (max-concurrent-calls=1: the next exchange could not run
+    // otherwise).
+    for _ in 0..3 {
+        let reply = t.send("compat", generate("0")).await.unwrap();
+        let Body::Stream(stream) = reply_body(&reply) else {
+            panic!("expected a stream body");
+        };
+        let mut pieces = stream.stream.lock().await.take().unwrap();
+        for _ in 0..10 {
+            assert!(!pieces.next().await.unwrap().unwrap().is_empty());
+        }
+        drop(pieces);
+        drop(reply);
+    }
+    let reply = t.send_text("compat", "after").await.unwrap();
+    assert_eq!(text(reply_body(&reply)), "after");
+
+    // The guest writes 100 KiB and then waits forever: the read after it
+    // fails with a timeout, and the next exchange works.
+    let mut exchange = generate("1000000");
+    exchange.input.set_header("stall-after", "100000");
+    let reply = t.send("compat", exchange).await.unwrap();
+    let (bytes, ended, _) = read_to_end(reply_body(&reply)).await;
+    assert!(
+        bytes.len() >= 100_000 && bytes.len() < 1_000_000,
+        "{}",
+        bytes.len()
+    );
+    let err = ended.unwrap_err();
+    assert!(
+        err.to_string().contains("timed out") || err.to_string().contains("timeout"),
+        "{err:?}"
+    );
+    let reply = t.send_text("compat", "still").await.unwrap();
+    assert_eq!(text(reply_body(&reply)), "still");
 }
 
 #[tokio::test(flavor = "multi_thread")]

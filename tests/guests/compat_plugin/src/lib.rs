@@ -23,6 +23,10 @@
 //!   outlives the call, with `content-type` `text/plain`; header
 //!   `read-bytes` = the bytes read and `input-kind`. With header
 //!   `stream-fail` = `yes` the returned stream's terminal future says `io`.
+//! - `generate`: returns a stream of `size` bytes (header; `0`: without
+//!   end) of `x`, written in 64 KiB pieces made one at a time by a task
+//!   that outlives the call. With header `stall-after` = n it stops after n
+//!   bytes and waits for something that never comes.
 
 #[allow(
     unsafe_code,
@@ -187,6 +191,45 @@ impl Guest for Compat {
                     size_hint: None,
                     content_type: Some("text/plain".to_string()),
                     origin: None,
+                });
+            }
+            "generate" => {
+                let number = |name| {
+                    header(&exchange.input, name)
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .unwrap_or(0)
+                };
+                let (size, stall_after) = (number("size"), number("stall-after"));
+                let (mut tx, rx) = wit_stream::new::<u8>();
+                let (done, terminal) = wit_future::new::<Result<(), WasmError>>(|| Ok(()));
+                wit_bindgen::spawn_local(async move {
+                    let mut written = 0u64;
+                    while size == 0 || written < size {
+                        if stall_after > 0 && written >= stall_after {
+                            // A future whose writer is kept: never ready.
+                            let (_keep, never) =
+                                wit_future::new::<Result<(), WasmError>>(|| Ok(()));
+                            let _ = never.await;
+                        }
+                        let n = if size == 0 {
+                            65536
+                        } else {
+                            (size - written).min(65536)
+                        };
+                        if !tx.write_all(vec![b'x'; n as usize]).await.is_empty() {
+                            return;
+                        }
+                        written += n;
+                    }
+                    drop(tx);
+                    let _ = done.write(Ok(())).await;
+                });
+                exchange.input.body = WasmBody::Stream(StreamBodyHandle {
+                    stream: rx,
+                    terminal,
+                    size_hint: (size > 0).then_some(size),
+                    content_type: Some("application/octet-stream".to_string()),
+                    origin: Some("generate".to_string()),
                 });
             }
             _ => {}
