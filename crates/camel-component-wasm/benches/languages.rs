@@ -13,12 +13,11 @@
 //! pinned componentize-py and componentize-js: see the README).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use camel_api::{BoxProcessor, CamelError, Exchange, Message};
+use camel_api::{Exchange, Message};
 use camel_builder::{RouteBuilder, StepAccumulator};
-use camel_component_api::{ComponentBundle, NoOpComponentContext, RuntimeObservability};
+use camel_component_api::ComponentBundle;
 use camel_component_direct::DirectComponent;
 use camel_component_wasm::{WasmBundle, WasmComponent, WasmRuntime};
 use camel_core::CamelContext;
@@ -26,6 +25,11 @@ use camel_wasm_polyglot_artifacts as polyglot;
 use camel_wasm_test_artifacts as rust;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tower::ServiceExt;
+
+#[allow(dead_code, reason = "each bench uses a part of the shared helpers")]
+mod common;
+
+use common::{current_thread, file_name, ready_producer};
 
 const BODY: &str = "the quick brown fox jumps over the lazy dog, the quick brown fox jumps over the lazy dog; 100 bytes!";
 
@@ -36,14 +40,6 @@ const LANGUAGES: [(&str, &str); 3] = [
     ("javascript", polyglot::JS_IDENTITY),
 ];
 
-fn file_name(path: &str) -> String {
-    Path::new(path)
-        .file_name()
-        .unwrap_or_else(|| panic!("not a guest path: {path}"))
-        .to_string_lossy()
-        .into_owned()
-}
-
 /// One directory holding the three identity guests.
 fn plugins_dir() -> PathBuf {
     // Under the target dir, the same path every run: nothing left in /tmp.
@@ -53,13 +49,6 @@ fn plugins_dir() -> PathBuf {
         std::fs::copy(guest, dir.join(file_name(guest))).unwrap_or_else(|e| panic!("{guest}: {e}"));
     }
     dir
-}
-
-fn current_thread() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
 }
 
 fn exchange() -> Exchange {
@@ -94,27 +83,6 @@ fn per_exchange(c: &mut Criterion, dir: &Path) {
     group.finish();
 }
 
-/// A direct producer for `uri`, once the route's consumer is registered;
-/// returns after the first reply.
-async fn first_reply(ctx: &CamelContext, uri: &str) -> BoxProcessor {
-    let rt: Arc<dyn RuntimeObservability> = Arc::new(NoOpComponentContext);
-    loop {
-        let direct = ctx.registry().get("direct").expect("direct registered");
-        let producer = direct
-            .create_endpoint(uri, ctx)
-            .expect("direct endpoint")
-            .create_producer(rt.clone(), &ctx.producer_context())
-            .expect("direct producer");
-        match producer.clone().oneshot(exchange()).await {
-            Err(CamelError::EndpointCreationFailed(m)) if m.ends_with("not registered") => {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-            Err(err) => panic!("first exchange failed: {err}"),
-            Ok(_) => return producer,
-        }
-    }
-}
-
 /// New runtime → context → route → start → first reply.
 async fn first_exchange(dir: &Path, guest: &str, runtime: WasmRuntime) -> Duration {
     let started = Instant::now();
@@ -130,7 +98,7 @@ async fn first_exchange(dir: &Path, guest: &str, runtime: WasmRuntime) -> Durati
         .expect("route");
     ctx.add_route_definition(route).await.expect("add route");
     ctx.start().await.expect("start");
-    let producer = first_reply(&ctx, "direct:first").await;
+    let (producer, _) = ready_producer(&ctx, "direct:first", exchange).await;
     let elapsed = started.elapsed();
     drop(producer);
     ctx.stop().await.expect("stop");

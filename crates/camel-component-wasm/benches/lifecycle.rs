@@ -19,14 +19,13 @@
 //!
 //! `cargo bench -p camel-component-wasm --bench lifecycle`.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use camel_api::{BoxProcessor, CamelError, Exchange, Message};
+use camel_api::{BoxProcessor, Exchange, Message};
 use camel_bean::BeanRegistry;
 use camel_builder::{RouteBuilder, StepAccumulator};
-use camel_component_api::{ComponentBundle, NoOpComponentContext, RuntimeObservability};
+use camel_component_api::ComponentBundle;
 use camel_component_direct::DirectComponent;
 use camel_component_wasm::{PoolingOptions, WasmBundle, WasmComponent, WasmRuntime};
 use camel_core::CamelContext;
@@ -34,53 +33,25 @@ use camel_wasm_test_artifacts as guests;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tower::ServiceExt;
 
+#[allow(dead_code, reason = "each bench uses a part of the shared helpers")]
+mod common;
+
+use common::{current_thread, file_name, guest_dir};
+
 const BODY: &str = "the quick brown fox jumps over the lazy dog, the quick brown fox jumps over the lazy dog; 100 bytes!";
-
-fn guest_dir() -> &'static Path {
-    Path::new(guests::ECHO).parent().expect("guest directory")
-}
-
-fn file_name(path: &str) -> String {
-    Path::new(path)
-        .file_name()
-        .expect("file name")
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn current_thread() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
 
 /// A direct producer for `uri`, once the route's consumer is registered.
 async fn direct_producer(ctx: &CamelContext, uri: &str) -> BoxProcessor {
     direct_producer_warmed_with(ctx, uri, || Exchange::new_in_out(Message::new(BODY))).await
 }
 
-/// [`direct_producer`], warming up with exchanges made by `exchange`.
+/// [`direct_producer`], warming up with an exchange made by `exchange`.
 async fn direct_producer_warmed_with(
     ctx: &CamelContext,
     uri: &str,
     exchange: impl Fn() -> Exchange,
 ) -> BoxProcessor {
-    let rt: Arc<dyn RuntimeObservability> = Arc::new(NoOpComponentContext);
-    loop {
-        let direct = ctx.registry().get("direct").expect("direct registered");
-        let endpoint = direct.create_endpoint(uri, ctx).expect("direct endpoint");
-        let producer = endpoint
-            .create_producer(rt.clone(), &ctx.producer_context())
-            .expect("direct producer");
-        match producer.clone().oneshot(exchange()).await {
-            Err(CamelError::EndpointCreationFailed(m)) if m.ends_with("not registered") => {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-            Err(err) => panic!("warm-up exchange failed: {err}"),
-            Ok(_) => return producer,
-        }
-    }
+    common::ready_producer(ctx, uri, exchange).await.0
 }
 
 async fn send(producer: &BoxProcessor) {

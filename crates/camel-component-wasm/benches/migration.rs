@@ -17,18 +17,22 @@
 //! carrying the previous reply's 100-byte text body.
 //! `cargo bench -p camel-component-wasm --bench migration` (~15 s).
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use camel_api::{Body, BoxProcessor, CamelError, Exchange, Message};
 use camel_builder::{RouteBuilder, StepAccumulator};
-use camel_component_api::{ComponentBundle, NoOpComponentContext, RuntimeObservability};
+use camel_component_api::ComponentBundle;
 use camel_component_direct::DirectComponent;
 use camel_component_wasm::{WasmBundle, WasmRuntime};
 use camel_core::{CamelContext, RegistryComponentContext};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tower::ServiceExt;
+
+#[allow(dead_code, reason = "each bench uses a part of the shared helpers")]
+mod common;
+
+use common::{current_thread, file_name, guest_dir, ready_producer};
 
 /// The payload: 100 bytes of ASCII prose.
 fn body() -> Body {
@@ -36,38 +40,29 @@ fn body() -> Body {
     Body::Text(prose.repeat(3)[..100].to_string())
 }
 
-fn file_of(artifact: &str) -> String {
-    Path::new(artifact)
-        .file_name()
-        .expect("file name")
-        .to_string_lossy()
-        .into_owned()
-}
-
 /// Starts a context with the three routes; returns their producers, each
 /// checked once.
 async fn start(runtime: WasmRuntime) -> (CamelContext, Vec<(&'static str, BoxProcessor)>) {
-    let guest_dir = Path::new(camel_wasm_test_artifacts::ECHO)
-        .parent()
-        .expect("artifact directory")
-        .to_path_buf();
     let mut ctx = CamelContext::builder().build().await.expect("context");
     let registry = Arc::new(RegistryComponentContext::new(
         ctx.registry_arc(),
         Some(ctx.metrics()),
         false,
     ));
-    WasmBundle::new(guest_dir)
+    WasmBundle::new(guest_dir())
         .with_runtime(runtime)
         .with_context(registry)
         .register_all(&mut ctx);
     ctx.register_component(DirectComponent::new());
     let routes = [
         ("native_route", None),
-        ("wasm_route", Some(file_of(camel_wasm_test_artifacts::ECHO))),
+        (
+            "wasm_route",
+            Some(file_name(camel_wasm_test_artifacts::ECHO)),
+        ),
         (
             "compat_route",
-            Some(file_of(camel_wasm_test_artifacts::COMPAT_PLUGIN)),
+            Some(file_name(camel_wasm_test_artifacts::COMPAT_PLUGIN)),
         ),
     ];
     for (id, guest) in &routes {
@@ -81,30 +76,10 @@ async fn start(runtime: WasmRuntime) -> (CamelContext, Vec<(&'static str, BoxPro
             .expect("add route");
     }
     ctx.start().await.expect("start");
-    let rt: Arc<dyn RuntimeObservability> = Arc::new(NoOpComponentContext);
     let mut producers = Vec::new();
     for (id, _) in routes {
-        let direct = ctx.registry().get("direct").expect("direct");
-        let producer = direct
-            .create_endpoint(&format!("direct:{id}"), &ctx)
-            .expect("endpoint")
-            .create_producer(rt.clone(), &ctx.producer_context())
-            .expect("producer");
-        // The consumer registers after start(): retry briefly, then check.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let reply = loop {
-            match producer
-                .clone()
-                .oneshot(Exchange::new_in_out(Message::new(body())))
-                .await
-            {
-                Ok(reply) => break reply,
-                Err(_) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(5)).await
-                }
-                Err(e) => panic!("route {id}: {e}"),
-            }
-        };
+        let first = || Exchange::new_in_out(Message::new(body()));
+        let (producer, reply) = ready_producer(&ctx, &format!("direct:{id}"), first).await;
         assert_eq!(
             format!("{:?}", reply.input.body),
             format!("{:?}", body()),
@@ -133,10 +108,7 @@ async fn run(producer: &BoxProcessor, iters: u64) -> Duration {
 }
 
 fn benches(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = current_thread();
     let runtime = WasmRuntime::new().expect("wasm runtime");
     let (ctx, producers) = rt.block_on(start(runtime));
     let mut group = c.benchmark_group("migration/seq/ct/identity/text-100B");

@@ -17,13 +17,12 @@
 //!
 //! `cargo bench -p camel-component-wasm --bench observability`.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use camel_api::{Body, BoxProcessor, CamelError, Exchange, Message};
+use camel_api::{Body, BoxProcessor, Exchange, Message};
 use camel_builder::{RouteBuilder, StepAccumulator};
-use camel_component_api::{ComponentBundle, NoOpComponentContext, RuntimeObservability};
+use camel_component_api::ComponentBundle;
 use camel_component_direct::DirectComponent;
 use camel_component_wasm::WasmBundle;
 use camel_core::{CamelContext, RegistryComponentContext};
@@ -32,14 +31,17 @@ use camel_wasm_test_artifacts as guests;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tower::ServiceExt;
 
+#[allow(dead_code, reason = "each bench uses a part of the shared helpers")]
+mod common;
+
+use common::{current_thread, direct_producer, file_name, guest_dir, ready_producer};
+
 const IN_FLIGHT: usize = 8;
 
 /// A started context reporting to camel-prometheus, with routes
 /// `metrics_off` and `metrics_on` (and their `-concurrent` twins).
 async fn context() -> CamelContext {
-    let echo = Path::new(guests::ECHO);
-    let guest_dir = echo.parent().expect("guest directory");
-    let file = echo.file_name().expect("file name").to_string_lossy();
+    let file = file_name(guests::ECHO);
     let mut ctx = CamelContext::builder()
         .metrics(Arc::new(PrometheusMetrics::new()))
         .build()
@@ -50,7 +52,7 @@ async fn context() -> CamelContext {
         Some(ctx.metrics()),
         false,
     ));
-    WasmBundle::new(guest_dir)
+    WasmBundle::new(guest_dir())
         .with_context(registry)
         .register_all(&mut ctx);
     ctx.register_component(DirectComponent::new());
@@ -80,32 +82,9 @@ fn route_id(id: &str, concurrent: bool) -> String {
     }
 }
 
-fn producer(ctx: &CamelContext, id: &str) -> BoxProcessor {
-    let rt: Arc<dyn RuntimeObservability> = Arc::new(NoOpComponentContext);
-    ctx.registry()
-        .get("direct")
-        .expect("direct registered")
-        .create_endpoint(&format!("direct:{id}"), ctx)
-        .expect("direct endpoint")
-        .create_producer(rt, &ctx.producer_context())
-        .expect("direct producer")
-}
-
-/// One exchange; retries while the route's consumer registers.
-async fn warm_up(producer: &BoxProcessor) {
-    loop {
-        match producer
-            .clone()
-            .oneshot(Exchange::new_in_out(Message::new("warm-up")))
-            .await
-        {
-            Ok(_) => return,
-            Err(CamelError::EndpointCreationFailed(m)) if m.ends_with("not registered") => {
-                tokio::time::sleep(Duration::from_millis(5)).await
-            }
-            Err(e) => panic!("exchange failed: {e}"),
-        }
-    }
+/// The exchange that checks a route answers before it is measured.
+fn warm_up() -> Exchange {
+    Exchange::new_in_out(Message::new("warm-up"))
 }
 
 /// `iters` exchanges through `producer`, each carrying the last reply's
@@ -124,10 +103,7 @@ async fn lane(producer: BoxProcessor, iters: u64) {
 }
 
 fn sequential(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = current_thread();
     let ctx = rt.block_on(context());
     let mut group = c.benchmark_group("seq/ct/identity/text-100B");
     group.throughput(Throughput::Bytes(100));
@@ -137,8 +113,7 @@ fn sequential(c: &mut Criterion) {
         ("metrics_on_spans_recorded", "metrics_on", true),
     ];
     for (name, route, traced) in variants {
-        let producer = producer(&ctx, route);
-        rt.block_on(warm_up(&producer));
+        let (producer, _) = rt.block_on(ready_producer(&ctx, &format!("direct:{route}"), warm_up));
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 let _subscriber = traced.then(|| {
@@ -171,10 +146,11 @@ fn in_flight(c: &mut Criterion) {
     group.throughput(Throughput::Elements(IN_FLIGHT as u64));
     for name in ["metrics_off", "metrics_on"] {
         let id = route_id(name, true);
-        let lanes: Vec<BoxProcessor> = (0..IN_FLIGHT).map(|_| producer(&ctx, &id)).collect();
-        for lane_producer in &lanes {
-            rt.block_on(warm_up(lane_producer));
-        }
+        let uri = format!("direct:{id}");
+        rt.block_on(ready_producer(&ctx, &uri, warm_up));
+        let lanes: Vec<BoxProcessor> = (0..IN_FLIGHT)
+            .map(|_| direct_producer(&ctx, &uri))
+            .collect();
         group.bench_with_input(BenchmarkId::new(name, IN_FLIGHT), &lanes, |b, lanes| {
             b.iter_custom(|iters| {
                 rt.block_on(async {

@@ -21,6 +21,8 @@
 //! `cargo bench -p camel-component-wasm --bench route` runs everything (see
 //! `BENCHMARKS.md`); pass a filter such as `-- seq/ct/identity` to run less.
 
+#[allow(dead_code, reason = "each bench uses a part of the shared helpers")]
+mod common;
 mod support;
 
 use std::time::Duration;

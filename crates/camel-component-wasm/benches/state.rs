@@ -12,13 +12,11 @@
 //! `redis://127.0.0.1:6379`). `cargo bench -p camel-component-wasm --bench
 //! state`.
 
-use std::path::Path;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use camel_api::{BoxProcessor, CamelError, Exchange, Message};
+use camel_api::{BoxProcessor, Exchange, Message};
 use camel_builder::{RouteBuilder, StepAccumulator};
-use camel_component_api::{ComponentBundle, NoOpComponentContext, RuntimeObservability};
+use camel_component_api::ComponentBundle;
 use camel_component_direct::DirectComponent;
 use camel_component_wasm::WasmBundle;
 use camel_core::CamelContext;
@@ -26,19 +24,15 @@ use camel_wasm_test_artifacts as guests;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tower::ServiceExt;
 
-fn file_name(artifact: &str) -> String {
-    Path::new(artifact)
-        .file_name()
-        .expect("file name")
-        .to_string_lossy()
-        .into_owned()
-}
+#[allow(dead_code, reason = "each bench uses a part of the shared helpers")]
+mod common;
+
+use common::{current_thread, file_name, guest_dir, ready_producer};
 
 /// A started context with one `direct:<id>` → `uri` route per entry.
 async fn context(routes: &[(&str, String)]) -> CamelContext {
-    let guest_dir = Path::new(guests::ECHO).parent().expect("guest directory");
     let mut ctx = CamelContext::builder().build().await.expect("context");
-    WasmBundle::new(guest_dir).register_all(&mut ctx);
+    WasmBundle::new(guest_dir()).register_all(&mut ctx);
     ctx.register_component(DirectComponent::new());
     for (id, uri) in routes {
         let route = RouteBuilder::from(&format!("direct:{id}"))
@@ -52,41 +46,20 @@ async fn context(routes: &[(&str, String)]) -> CamelContext {
     ctx
 }
 
-fn producer(ctx: &CamelContext, id: &str) -> BoxProcessor {
-    let rt: Arc<dyn RuntimeObservability> = Arc::new(NoOpComponentContext);
-    ctx.registry()
-        .get("direct")
-        .expect("direct registered")
-        .create_endpoint(&format!("direct:{id}"), ctx)
-        .expect("direct endpoint")
-        .create_producer(rt, &ctx.producer_context())
-        .expect("direct producer")
-}
-
-/// One exchange; retries while the route's consumer registers.
+/// One exchange through `producer`.
 async fn send(producer: &BoxProcessor) {
-    loop {
-        match producer
-            .clone()
-            .oneshot(Exchange::new_in_out(Message::new("x")))
-            .await
-        {
-            Ok(_) => return,
-            Err(CamelError::EndpointCreationFailed(m)) if m.ends_with("not registered") => {
-                tokio::time::sleep(Duration::from_millis(5)).await
-            }
-            Err(e) => panic!("exchange failed: {e}"),
-        }
-    }
+    let reply = producer
+        .clone()
+        .oneshot(Exchange::new_in_out(Message::new("x")))
+        .await
+        .expect("exchange");
+    std::hint::black_box(reply);
 }
 
 fn state(c: &mut Criterion) {
     let url = std::env::var("CAMEL_WASM_TEST_REDIS")
         .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = current_thread();
     let counter = file_name(guests::COUNTER);
     let prefix = format!("bench-{}", std::process::id());
     let ctx = rt.block_on(context(&[
@@ -100,8 +73,8 @@ fn state(c: &mut Criterion) {
     let mut group = c.benchmark_group("state");
     group.sample_size(20);
     for id in ["echo", "memory-increment", "redis-increment"] {
-        let producer = producer(&ctx, id);
-        rt.block_on(send(&producer));
+        let warm_up = || Exchange::new_in_out(Message::new("x"));
+        let (producer, _) = rt.block_on(ready_producer(&ctx, &format!("direct:{id}"), warm_up));
         group.bench_function(id, |b| {
             b.iter_custom(|iters| {
                 rt.block_on(async {

@@ -27,9 +27,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use camel_api::{Body, BoxProcessor, CamelError, Exchange, Message, StreamBody, StreamMetadata};
+use camel_api::{Body, BoxProcessor, Exchange, Message, StreamBody, StreamMetadata};
 use camel_builder::{RouteBuilder, StepAccumulator};
-use camel_component_api::{ComponentBundle, NoOpComponentContext, RuntimeObservability};
+use camel_component_api::ComponentBundle;
 use camel_component_direct::DirectComponent;
 use camel_component_wasm::{WasmBundle, WasmRuntime};
 use camel_core::CamelContext;
@@ -38,17 +38,14 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures::StreamExt;
 use tower::ServiceExt;
 
+#[allow(dead_code, reason = "each bench uses a part of the shared helpers")]
+mod common;
+
+use common::file_name;
+
 const PIECE: usize = 64 * 1024;
 const PIECES: usize = 16 * 1024;
 const TOTAL: u64 = (PIECE * PIECES) as u64;
-
-fn file_name(path: &str) -> String {
-    Path::new(path)
-        .file_name()
-        .expect("file name")
-        .to_string_lossy()
-        .into_owned()
-}
 
 /// A 1 GiB stream body of one shared 64 KiB piece.
 fn gibibyte(piece: &Bytes) -> Exchange {
@@ -84,23 +81,10 @@ async fn round(producer: &BoxProcessor, piece: &Bytes) -> u64 {
     }
 }
 
+/// A direct producer for `uri`, once the route answers.
 async fn direct_producer(ctx: &CamelContext, uri: &str) -> BoxProcessor {
-    let rt: Arc<dyn RuntimeObservability> = Arc::new(NoOpComponentContext);
-    loop {
-        let direct = ctx.registry().get("direct").expect("direct registered");
-        let producer = direct
-            .create_endpoint(uri, ctx)
-            .expect("direct endpoint")
-            .create_producer(rt.clone(), &ctx.producer_context())
-            .expect("direct producer");
-        let warm = Exchange::new_in_out(Message::new(Body::Empty));
-        match producer.clone().oneshot(warm).await {
-            Err(CamelError::EndpointCreationFailed(m)) if m.ends_with("not registered") => {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-            _ => return producer,
-        }
-    }
+    let empty = || Exchange::new_in_out(Message::new(Body::Empty));
+    common::ready_producer(ctx, uri, empty).await.0
 }
 
 /// A native step that relays the body's stream, with `each` applied to

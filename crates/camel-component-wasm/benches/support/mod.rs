@@ -4,18 +4,18 @@
 
 pub(crate) mod raw;
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use camel_api::{Body, BoxProcessor, CamelError, Exchange, Message};
 use camel_builder::{RouteBuilder, StepAccumulator};
-use camel_component_api::{ComponentBundle, NoOpComponentContext, RuntimeObservability};
+use camel_component_api::ComponentBundle;
 use camel_component_direct::DirectComponent;
 use camel_component_wasm::{WasmBundle, WasmRuntime};
 use camel_core::{CamelContext, RegistryComponentContext};
 use tower::ServiceExt;
 
+use crate::common::{direct_producer, file_name, guest_dir, ready_producer};
 use raw::{RawGuest, RawInstance, wit};
 
 /// The tokio runtime a benchmark runs on.
@@ -225,17 +225,13 @@ impl CamelFixture {
     /// Builds and starts the context; every producer has delivered one
     /// exchange when this returns.
     pub(crate) async fn start(runtime: WasmRuntime, max_lanes: usize) -> Self {
-        let guest_dir = Path::new(camel_wasm_test_artifacts::ECHO)
-            .parent()
-            .expect("artifact directory")
-            .to_path_buf();
         let mut ctx = CamelContext::builder().build().await.expect("context");
         let registry = Arc::new(RegistryComponentContext::new(
             ctx.registry_arc(),
             Some(ctx.metrics()),
             false,
         ));
-        WasmBundle::new(guest_dir)
+        WasmBundle::new(guest_dir())
             .with_runtime(runtime)
             .with_context(registry)
             .register_all(&mut ctx);
@@ -249,10 +245,12 @@ impl CamelFixture {
                     let id = route_id(step, work, admission);
                     add_route(&ctx, &id, step, work, admission).await;
                     match admission {
-                        Admission::Default => default.push((id.clone(), producer(&ctx, &id))),
+                        Admission::Default => default
+                            .push((id.clone(), direct_producer(&ctx, &format!("direct:{id}")))),
                         Admission::Concurrent => {
-                            let lanes: Vec<_> =
-                                (0..max_lanes).map(|_| producer(&ctx, &id)).collect();
+                            let lanes: Vec<_> = (0..max_lanes)
+                                .map(|_| direct_producer(&ctx, &format!("direct:{id}")))
+                                .collect();
                             concurrent.push((id, lanes));
                         }
                     }
@@ -263,11 +261,12 @@ impl CamelFixture {
 
         // The direct consumers register after start() returns: retry until
         // each route answers, then check every producer once.
-        for (id, producer) in &default {
-            await_consumer(producer, id).await;
+        let warm_up = || Exchange::new_in_out(Message::new("warm-up"));
+        for (id, _) in &default {
+            ready_producer(&ctx, &format!("direct:{id}"), warm_up).await;
         }
         for (id, lanes) in &concurrent {
-            await_consumer(&lanes[0], id).await;
+            ready_producer(&ctx, &format!("direct:{id}"), warm_up).await;
             for lane in lanes {
                 lane.clone()
                     .oneshot(Exchange::new_in_out(Message::new("warm-up")))
@@ -357,14 +356,7 @@ async fn add_route(ctx: &CamelContext, id: &str, step: Step, work: Work, admissi
             builder.process(|exchange: Exchange| async move { Ok::<_, CamelError>(exchange) })
         }
         (Step::Native, Work::Uppercase) => builder.process(native_uppercase),
-        (Step::Wasm, _) => {
-            let file = Path::new(work.artifact())
-                .file_name()
-                .expect("file name")
-                .to_string_lossy()
-                .into_owned();
-            builder.to(format!("wasm:{file}"))
-        }
+        (Step::Wasm, _) => builder.to(format!("wasm:{}", file_name(work.artifact()))),
     };
     ctx.add_route_definition(builder.build().expect("route definition"))
         .await
@@ -379,37 +371,6 @@ async fn native_uppercase(mut exchange: Exchange) -> Result<Exchange, CamelError
     }
     exchange.input.set_header("x-uppercased", "true");
     Ok(exchange)
-}
-
-/// A direct producer for `direct:<id>`, created once and cloned per call.
-fn producer(ctx: &CamelContext, id: &str) -> BoxProcessor {
-    let rt: Arc<dyn RuntimeObservability> = Arc::new(NoOpComponentContext);
-    let direct = ctx.registry().get("direct").expect("direct registered");
-    direct
-        .create_endpoint(&format!("direct:{id}"), ctx)
-        .expect("direct endpoint")
-        .create_producer(rt, &ctx.producer_context())
-        .expect("direct producer")
-}
-
-/// Retries one exchange while the route's direct consumer registers.
-async fn await_consumer(producer: &BoxProcessor, id: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match producer
-            .clone()
-            .oneshot(Exchange::new_in_out(Message::new("warm-up")))
-            .await
-        {
-            Ok(_) => return,
-            Err(CamelError::EndpointCreationFailed(m))
-                if m.ends_with("not registered") && Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            Err(e) => panic!("route {id}: {e}"),
-        }
-    }
 }
 
 /// Sends `iters` exchanges through `producer` one after the other, each
