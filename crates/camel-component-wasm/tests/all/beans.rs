@@ -2,19 +2,13 @@
 //! entries read by camel-config, YAML routes with `bean:` steps parsed by
 //! camel-dsl, bean guests built from source, a real `CamelContext`.
 
-use std::path::Path;
-use std::sync::{Arc, Mutex};
-
 use camel_api::{Body, CamelError, Exchange, Message};
-use camel_bean::BeanRegistry;
-use camel_component_direct::DirectComponent;
-use camel_component_mock::MockComponent;
-use camel_component_wasm::{WasmBundle, WasmError, wasm_error_of};
-use camel_config::CamelConfig;
-use camel_core::{CamelContext, RegistryComponentContext};
+use camel_component_wasm::{WasmError, wasm_error_of};
+use camel_core::CamelContext;
 use camel_wasm_test_artifacts as guests;
 use serde_json::json;
 
+use crate::project::Project;
 use crate::support::{reply_body, send_direct, shared_runtime, text};
 
 const ROUTES: &str = r#"
@@ -82,77 +76,17 @@ allow-call-schemes = "mock"
 greeting = "Welcome"
 "#;
 
-/// A project directory: Camel.toml, plugins/, routes/.
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-impl Project {
-    fn new(camel_toml: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("plugins")).unwrap();
-        std::fs::create_dir(dir.path().join("routes")).unwrap();
-        std::fs::copy(
-            guests::BEAN_GREETER,
-            dir.path().join("plugins/greeter.wasm"),
-        )
-        .unwrap();
-        std::fs::copy(
-            guests::BEAN_INIT_FAILS,
-            dir.path().join("plugins/strict.wasm"),
-        )
-        .unwrap();
-        std::fs::copy(guests::ECHO, dir.path().join("plugins/processor.wasm")).unwrap();
-        std::fs::copy(guests::UPPERCASE, dir.path().join("plugins/upper.wasm")).unwrap();
-        std::fs::write(dir.path().join("Camel.toml"), camel_toml).unwrap();
-        std::fs::write(dir.path().join("routes/beans.yaml"), ROUTES).unwrap();
-        Project { dir }
-    }
-
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn config(&self, profile: Option<&str>) -> CamelConfig {
-        let path = self.root().join("Camel.toml");
-        CamelConfig::from_file_with_profile(path.to_str().unwrap(), profile).unwrap()
-    }
-
-    /// Registers the beans, then adds the YAML routes and starts.
-    async fn start(
-        &self,
-        profile: Option<&str>,
-    ) -> Result<(CamelContext, MockComponent), WasmError> {
-        let config = self.config(profile);
-        let beans = Arc::new(Mutex::new(BeanRegistry::new()));
-        let mut ctx = CamelContext::builder()
-            .beans(beans.clone())
-            .build()
-            .await
-            .unwrap();
-        let registry = Arc::new(RegistryComponentContext::new(
-            ctx.registry_arc(),
-            Some(ctx.metrics()),
-            false,
-        ));
-        let component = WasmBundle::from_camel_config(&config, self.root())
-            .unwrap()
-            .with_runtime(shared_runtime())
-            .with_context(registry)
-            .build()
-            .unwrap();
-        ctx.register_component(component.clone());
-        component.register_beans(&config, &beans).await?;
-        ctx.register_component(DirectComponent::new());
-        let mock = MockComponent::new();
-        ctx.register_component(mock.clone());
-        let routes = camel_dsl::load_from_file(&self.root().join("routes/beans.yaml")).unwrap();
-        for route in routes {
-            ctx.add_route_definition(route).await.unwrap();
-        }
-        ctx.start().await.unwrap();
-        Ok((ctx, mock))
-    }
+/// The project: Camel.toml and the bean guests in plugins/.
+fn project(camel_toml: &str) -> Project {
+    Project::new(
+        camel_toml,
+        &[
+            (guests::BEAN_GREETER, "greeter.wasm"),
+            (guests::BEAN_INIT_FAILS, "strict.wasm"),
+            (guests::ECHO, "processor.wasm"),
+            (guests::UPPERCASE, "upper.wasm"),
+        ],
+    )
 }
 
 async fn send(ctx: &CamelContext, route: &str, body: &str) -> Result<Exchange, CamelError> {
@@ -166,8 +100,8 @@ async fn send(ctx: &CamelContext, route: &str, body: &str) -> Result<Exchange, C
 
 #[tokio::test(flavor = "multi_thread")]
 async fn methods_dispatch_and_config_reaches_init() {
-    let project = Project::new(CAMEL_TOML);
-    let (ctx, mock) = project.start(None).await.unwrap();
+    let project = project(CAMEL_TOML);
+    let (ctx, mock) = project.start_with_beans(None, ROUTES).await.unwrap();
 
     let reply = send(&ctx, "greet", "Camel").await.unwrap();
     assert_eq!(text(reply_body(&reply)), "Hello, Camel!");
@@ -191,8 +125,8 @@ async fn methods_dispatch_and_config_reaches_init() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn state_is_per_bean_entry() {
-    let project = Project::new(CAMEL_TOML);
-    let (ctx, _) = project.start(None).await.unwrap();
+    let project = project(CAMEL_TOML);
+    let (ctx, _) = project.start_with_beans(None, ROUTES).await.unwrap();
     for n in 1..=3u64 {
         let reply = send(&ctx, "count-greeter", "").await.unwrap();
         assert_eq!(reply.input.header("count"), Some(&json!(n)));
@@ -204,8 +138,8 @@ async fn state_is_per_bean_entry() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn beans_call_endpoints_within_their_limits() {
-    let project = Project::new(CAMEL_TOML);
-    let (ctx, _) = project.start(None).await.unwrap();
+    let project = project(CAMEL_TOML);
+    let (ctx, _) = project.start_with_beans(None, ROUTES).await.unwrap();
 
     let mut m = Message::new("ping");
     m.set_header("call-uri", "direct:service");
@@ -229,8 +163,8 @@ async fn beans_call_endpoints_within_their_limits() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_method_is_a_clear_error() {
-    let project = Project::new(CAMEL_TOML);
-    let (ctx, _) = project.start(None).await.unwrap();
+    let project = project(CAMEL_TOML);
+    let (ctx, _) = project.start_with_beans(None, ROUTES).await.unwrap();
     let err = send(&ctx, "missing-method", "x").await.unwrap_err();
     assert!(err.to_string().contains("vanish"), "{err}");
 
@@ -260,8 +194,11 @@ async fn an_unknown_method_is_a_clear_error() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn profiles_select_the_bean_config() {
-    let project = Project::new(CAMEL_TOML);
-    let (ctx, _) = project.start(Some("prod")).await.unwrap();
+    let project = project(CAMEL_TOML);
+    let (ctx, _) = project
+        .start_with_beans(Some("prod"), ROUTES)
+        .await
+        .unwrap();
     let reply = send(&ctx, "polite", "Camel").await.unwrap();
     assert_eq!(text(reply_body(&reply)), "WELCOME, CAMEL!");
 }
@@ -283,8 +220,12 @@ async fn bad_entries_fail_naming_the_bean() {
     ] {
         let toml =
             format!("[components.wasm]\nplugins_dir = \"plugins\"\n[beans.broken]\n{entry}\n");
-        let project = Project::new(&toml);
-        let err = project.start(None).await.err().expect("bad entry");
+        let project = project(&toml);
+        let err = project
+            .start_with_beans(None, ROUTES)
+            .await
+            .err()
+            .expect("bad entry");
         let chain = camel_component_wasm_error_chain(&err);
         assert!(chain.contains("wasm bean `broken`"), "{chain}");
         assert!(chain.contains(expected), "{entry}: {chain}");

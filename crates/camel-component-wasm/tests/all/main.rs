@@ -1,6 +1,7 @@
 //! Integration tests: real rust-camel contexts and routes, real guests built
 //! from source by `camel-wasm-test-artifacts`.
 
+mod project;
 mod support;
 
 mod beans;

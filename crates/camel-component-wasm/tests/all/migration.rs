@@ -2,35 +2,19 @@
 //! run unchanged: test guests written against that contract with plain
 //! wit-bindgen, through real routes, beans and policies.
 
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
-use camel_api::security_policy::{
-    AccessMode, CredentialSource, Principal, RouteSecurityPlan, TransportId,
-};
 use camel_api::{Body, CamelError, Exchange, Message, StreamBody, StreamMetadata};
-use camel_auth::credential_source::ExtractedToken;
-use camel_auth::native_auth::{
-    NativeCredential, NativeCredentialSecret, NativeCredentialStore, StaticTokenAuthenticator,
-};
 use camel_auth::permission::{PermissionDecision, PermissionRequest};
-use camel_auth::{ProviderEntry, ProviderRegistry, TokenAuthenticator};
-use camel_bean::BeanRegistry;
 use camel_builder::{RouteBuilder, StepAccumulator};
-use camel_component_direct::DirectComponent;
-use camel_component_mock::MockComponent;
-use camel_component_wasm::{GuestError, WasmBundle, WasmError, wasm_error_of};
-use camel_config::CamelConfig;
-use camel_core::{CamelContext, RegistryComponentContext};
+use camel_component_wasm::{GuestError, WasmError, wasm_error_of};
 use camel_wasm_test_artifacts as guests;
 use futures::StreamExt;
 use serde_json::json;
-use zeroize::Zeroizing;
 
-use crate::support::{
-    TestContext, reply_body, send_direct, shared_runtime, text, typed, wasm_uri, with_headers,
-};
+use crate::project::{Project, principal};
+use crate::support::{TestContext, reply_body, send_direct, text, typed, wasm_uri, with_headers};
 
 /// A context with the compat plugin at `compat` (granted `query`), and a
 /// plain service route it may call.
@@ -392,56 +376,24 @@ greeting = "Hello"
 allow-call-schemes = "direct"
 "#;
 
-/// A project directory: Camel.toml and plugins/.
-fn project(toml: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let plugins = dir.path().join("plugins");
-    std::fs::create_dir(&plugins).unwrap();
-    std::fs::copy(guests::COMPAT_BEAN, plugins.join("compat-bean.wasm")).unwrap();
-    std::fs::copy(guests::COMPAT_POLICY, plugins.join("compat-policy.wasm")).unwrap();
-    std::fs::copy(guests::UPPERCASE, plugins.join("upper.wasm")).unwrap();
-    std::fs::write(dir.path().join("Camel.toml"), toml).unwrap();
-    dir
-}
-
-fn config_of(root: &Path) -> CamelConfig {
-    let path = root.join("Camel.toml");
-    CamelConfig::from_file_with_profile(path.to_str().unwrap(), None).unwrap()
-}
-
-async fn bean_context(root: &Path) -> Result<CamelContext, WasmError> {
-    let config = config_of(root);
-    let beans = Arc::new(Mutex::new(BeanRegistry::new()));
-    let mut ctx = CamelContext::builder()
-        .beans(beans.clone())
-        .build()
-        .await
-        .unwrap();
-    let registry = Arc::new(RegistryComponentContext::new(
-        ctx.registry_arc(),
-        Some(ctx.metrics()),
-        false,
-    ));
-    let component = WasmBundle::from_camel_config(&config, root)
-        .unwrap()
-        .with_runtime(shared_runtime())
-        .with_context(registry)
-        .build()
-        .unwrap();
-    ctx.register_component(component.clone());
-    component.register_beans(&config, &beans).await?;
-    ctx.register_component(DirectComponent::new());
-    for route in camel_dsl::parse_yaml(BEAN_ROUTES).unwrap() {
-        ctx.add_route_definition(route).await.unwrap();
-    }
-    ctx.start().await.unwrap();
-    Ok(ctx)
+/// A project with the compat guests in plugins/.
+fn project(toml: &str) -> Project {
+    Project::new(
+        toml,
+        &[
+            (guests::COMPAT_BEAN, "compat-bean.wasm"),
+            (guests::COMPAT_POLICY, "compat-policy.wasm"),
+            (guests::UPPERCASE, "upper.wasm"),
+        ],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bean_of_the_contract_runs_from_bean_steps() {
-    let dir = project(BEAN_TOML);
-    let mut ctx = bean_context(dir.path()).await.unwrap();
+    let (mut ctx, _) = project(BEAN_TOML)
+        .start_with_beans(None, BEAN_ROUTES)
+        .await
+        .unwrap();
     let send = |route: &'static str, body: &'static str| {
         send_direct(&ctx, route, Exchange::new_in_out(Message::new(body)))
     };
@@ -464,8 +416,8 @@ async fn a_bean_of_the_contract_runs_from_bean_steps() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bean_whose_init_fails_is_refused_naming_it() {
-    let dir = project(&BEAN_TOML.replace("greeting = \"Hello\"", "other = \"x\""));
-    let Err(err) = bean_context(dir.path()).await else {
+    let project = project(&BEAN_TOML.replace("greeting = \"Hello\"", "other = \"x\""));
+    let Err(err) = project.start_with_beans(None, BEAN_ROUTES).await else {
         panic!("a bean whose init fails was registered");
     };
     let message = crate::support::error_chain_text(&err);
@@ -498,93 +450,19 @@ routes:
       - to: mock:admin
 "#;
 
-fn principal(subject: &str, roles: &[&str]) -> Principal {
-    Principal {
-        subject: subject.to_string(),
-        issuer: "test".to_string(),
-        audience: Vec::new(),
-        scopes: Vec::new(),
-        roles: roles.iter().map(|s| s.to_string()).collect(),
-        claims: json!({ "sub": subject }),
-    }
-}
-
-fn authenticator() -> Arc<dyn TokenAuthenticator> {
-    let users = [
-        ("root-token", principal("root", &["admin"])),
-        ("guest-token", principal("guest", &["reader"])),
-    ];
-    let store = NativeCredentialStore::try_new(
-        users
-            .into_iter()
-            .map(|(token, principal)| NativeCredential {
-                secret: NativeCredentialSecret::Plaintext {
-                    value: Zeroizing::new(token.to_string()),
-                },
-                principal,
-            })
-            .collect(),
-    )
-    .unwrap();
-    Arc::new(StaticTokenAuthenticator::new(store))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn an_authorization_policy_of_the_contract_guards_a_route_and_answers_permissions() {
-    let dir = project(POLICY_TOML);
-    let config = config_of(dir.path());
-    let policies = WasmBundle::from_camel_config(&config, dir.path())
-        .unwrap()
-        .with_runtime(shared_runtime())
-        .build()
-        .unwrap()
-        .register_policies(&config, dir.path())
-        .await
-        .unwrap();
-    let authenticator = authenticator();
-    let security = camel_dsl::SecurityCompileContext::new(
-        Some(authenticator.clone()),
-        Some(policies.security_policies()),
-    );
-    let mut ctx = CamelContext::builder().build().await.unwrap();
-    ctx.register_component(DirectComponent::new());
-    ctx.register_component(MockComponent::new());
-    for route in camel_dsl::parse_yaml_with_threshold_and_security(
-        POLICY_ROUTES,
-        camel_api::stream_cache::DEFAULT_STREAM_CACHE_THRESHOLD,
-        security,
-    )
-    .unwrap()
-    {
-        ctx.add_route_definition(route).await.unwrap();
-    }
-    ctx.start().await.unwrap();
-    let providers = ProviderRegistry::new();
-    providers.register(
-        "default",
-        ProviderEntry {
-            authenticator,
-            audience_binding: None,
-        },
-    );
+    let project = project(POLICY_TOML);
+    let users = [
+        ("root-token", principal("root", &["admin"], &[])),
+        ("guest-token", principal("guest", &["reader"], &[])),
+    ];
+    let secured = project.start_secured(POLICY_ROUTES, &users).await;
+    let policies = project.policies().await.unwrap();
     let send_as = async |token: &str, headers: &[(&str, &str)]| {
-        let plan = RouteSecurityPlan {
-            access_mode: AccessMode::Authenticated,
-            provider_ref: Some("default".to_string()),
-            transport: TransportId::Http,
-            credential_sources: vec![CredentialSource::AuthorizationHeader],
-            audience_binding: None,
-        };
-        let credentials = ExtractedToken {
-            token: token.to_string(),
-            source: CredentialSource::AuthorizationHeader,
-        };
-        let caller = camel_auth::kernel_authenticate(&plan, &providers, &credentials)
+        secured
+            .send_as(token, "admin", with_headers("doc", headers))
             .await
-            .unwrap();
-        let mut exchange = with_headers("doc", headers);
-        camel_auth::install_carrier(&mut exchange, &caller);
-        send_direct(&ctx, "direct:admin", exchange).await
     };
 
     // The guest read the caller's roles from `camel.auth.roles`.
@@ -602,7 +480,7 @@ async fn an_authorization_policy_of_the_contract_guards_a_route_and_answers_perm
     // Permission checks: the request arrives as `camel.permission.*`.
     let evaluator = policies.permission_evaluators().get("docs").unwrap();
     let request = |action: &str, roles: &[&str]| PermissionRequest {
-        principal: principal("someone", roles),
+        principal: principal("someone", roles, &[]),
         resource: "doc-1".to_string(),
         action: action.to_string(),
         requested_scopes: Vec::new(),
@@ -628,6 +506,7 @@ async fn an_authorization_policy_of_the_contract_guards_a_route_and_answers_perm
             reason: "missing role editor".to_string()
         }
     );
+    let mut ctx = secured.ctx;
     ctx.stop().await.unwrap();
 }
 

@@ -5,30 +5,16 @@
 //! policy guests built from source.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use camel_api::security_policy::{
-    AccessMode, CredentialSource, Principal, RouteSecurityPlan, TransportId,
-};
+use camel_api::security_policy::Principal;
 use camel_api::{CamelError, Exchange, Message};
-use camel_auth::credential_source::ExtractedToken;
-use camel_auth::native_auth::{
-    NativeCredential, NativeCredentialSecret, NativeCredentialStore, StaticTokenAuthenticator,
-};
 use camel_auth::permission::{PermissionDecision, PermissionEvaluator, PermissionRequest};
-use camel_auth::{ProviderEntry, ProviderRegistry, TokenAuthenticator};
-use camel_component_direct::DirectComponent;
-use camel_component_mock::MockComponent;
-use camel_component_wasm::{
-    PolicyDecision, WasmBundle, WasmComponent, WasmError, WasmPluginConfig, WasmPolicies,
-};
-use camel_config::CamelConfig;
-use camel_core::CamelContext;
+use camel_component_wasm::{PolicyDecision, WasmComponent, WasmError, WasmPluginConfig};
 use camel_wasm_test_artifacts as guests;
 use serde_json::json;
-use zeroize::Zeroizing;
 
+use crate::project::{Project, principal};
 use crate::support::{guest_dir, send_direct, shared_runtime};
 
 const CAMEL_TOML: &str = r#"
@@ -77,159 +63,25 @@ routes:
       - to: mock:hostile
 "#;
 
-fn principal(subject: &str, roles: &[&str], scopes: &[&str]) -> Principal {
-    Principal {
-        subject: subject.to_string(),
-        issuer: "test".to_string(),
-        audience: Vec::new(),
-        scopes: scopes.iter().map(|s| s.to_string()).collect(),
-        roles: roles.iter().map(|s| s.to_string()).collect(),
-        claims: json!({ "sub": subject }),
-    }
-}
-
-/// camel-auth's static-token authenticator, with one token per user.
-fn authenticator() -> Arc<dyn TokenAuthenticator> {
-    let users = [
+/// The callers: one token per user.
+fn users() -> [(&'static str, Principal); 3] {
+    [
         ("alice-token", principal("alice", &["auditor"], &[])),
         ("bob-token", principal("bob", &["reader"], &[])),
         ("carol-token", principal("carol", &["writer"], &[])),
-    ];
-    let store = NativeCredentialStore::try_new(
-        users
-            .into_iter()
-            .map(|(token, principal)| NativeCredential {
-                secret: NativeCredentialSecret::Plaintext {
-                    value: Zeroizing::new(token.to_string()),
-                },
-                principal,
-            })
-            .collect(),
+    ]
+}
+
+/// The project: Camel.toml and the policy guests in plugins/.
+fn policy_project(camel_toml: &str) -> Project {
+    Project::new(
+        camel_toml,
+        &[
+            (guests::POLICY_ROLES, "roles.wasm"),
+            (guests::POLICY_HOSTILE, "hostile.wasm"),
+            (guests::ECHO, "processor.wasm"),
+        ],
     )
-    .unwrap();
-    Arc::new(StaticTokenAuthenticator::new(store))
-}
-
-/// A project directory with Camel.toml and plugins/, loaded into a started
-/// context whose YAML routes use the policies.
-struct Project {
-    dir: tempfile::TempDir,
-}
-
-impl Project {
-    fn new(camel_toml: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("plugins")).unwrap();
-        std::fs::copy(guests::POLICY_ROLES, dir.path().join("plugins/roles.wasm")).unwrap();
-        std::fs::copy(
-            guests::POLICY_HOSTILE,
-            dir.path().join("plugins/hostile.wasm"),
-        )
-        .unwrap();
-        std::fs::copy(guests::ECHO, dir.path().join("plugins/processor.wasm")).unwrap();
-        std::fs::write(dir.path().join("Camel.toml"), camel_toml).unwrap();
-        Project { dir }
-    }
-
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn config(&self) -> CamelConfig {
-        let path = self.root().join("Camel.toml");
-        CamelConfig::from_file_with_profile(path.to_str().unwrap(), None).unwrap()
-    }
-
-    fn component(&self, config: &CamelConfig) -> WasmComponent {
-        WasmBundle::from_camel_config(config, self.root())
-            .unwrap()
-            .with_runtime(shared_runtime())
-            .build()
-            .unwrap()
-    }
-
-    async fn policies(&self) -> Result<WasmPolicies, WasmError> {
-        let config = self.config();
-        self.component(&config)
-            .register_policies(&config, self.root())
-            .await
-    }
-
-    async fn start(&self) -> Secured {
-        let policies = self.policies().await.unwrap();
-        let authenticator = authenticator();
-        let mut security = camel_dsl::SecurityCompileContext::new(
-            Some(authenticator.clone()),
-            Some(policies.security_policies()),
-        );
-        security.evaluator_registry = Some(policies.permission_evaluators());
-        let mut ctx = CamelContext::builder().build().await.unwrap();
-        ctx.register_component(DirectComponent::new());
-        let mock = MockComponent::new();
-        ctx.register_component(mock.clone());
-        let routes = camel_dsl::parse_yaml_with_threshold_and_security(
-            ROUTES,
-            camel_api::stream_cache::DEFAULT_STREAM_CACHE_THRESHOLD,
-            security,
-        )
-        .unwrap();
-        for route in routes {
-            ctx.add_route_definition(route).await.unwrap();
-        }
-        ctx.start().await.unwrap();
-        let providers = ProviderRegistry::new();
-        providers.register(
-            "default",
-            ProviderEntry {
-                authenticator,
-                audience_binding: None,
-            },
-        );
-        Secured {
-            ctx,
-            mock,
-            providers,
-        }
-    }
-}
-
-struct Secured {
-    ctx: CamelContext,
-    mock: MockComponent,
-    providers: ProviderRegistry,
-}
-
-impl Secured {
-    /// Sends `exchange` into `direct:<route>` as the holder of `token`,
-    /// authenticated the way a server transport's edge does it.
-    async fn send_as(
-        &self,
-        token: &str,
-        route: &str,
-        mut exchange: Exchange,
-    ) -> Result<Exchange, CamelError> {
-        let plan = RouteSecurityPlan {
-            access_mode: AccessMode::Authenticated,
-            provider_ref: Some("default".to_string()),
-            transport: TransportId::Http,
-            credential_sources: vec![CredentialSource::AuthorizationHeader],
-            audience_binding: None,
-        };
-        let credentials = ExtractedToken {
-            token: token.to_string(),
-            source: CredentialSource::AuthorizationHeader,
-        };
-        let caller = camel_auth::kernel_authenticate(&plan, &self.providers, &credentials).await?;
-        camel_auth::install_carrier(&mut exchange, &caller);
-        send_direct(&self.ctx, &format!("direct:{route}"), exchange).await
-    }
-
-    async fn received(&self, endpoint: &str) -> usize {
-        self.mock
-            .get_endpoint(endpoint)
-            .map(|e| futures::executor::block_on(e.get_received_exchanges()).len())
-            .unwrap_or(0)
-    }
 }
 
 fn exchange(headers: &[(&str, &str)]) -> Exchange {
@@ -251,8 +103,8 @@ fn assert_denied(result: Result<Exchange, CamelError>, reason: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_yaml_route_lets_in_only_the_role_its_camel_toml_config_names() {
-    let project = Project::new(CAMEL_TOML);
-    let secured = project.start().await;
+    let project = policy_project(CAMEL_TOML);
+    let secured = project.start_secured(ROUTES, &users()).await;
 
     // `role = "auditor"` from Camel.toml reached the guest's init.
     let reply = secured
@@ -279,8 +131,8 @@ async fn a_yaml_route_lets_in_only_the_role_its_camel_toml_config_names() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_yaml_permission_route_asks_the_wasm_evaluator() {
-    let project = Project::new(CAMEL_TOML);
-    let secured = project.start().await;
+    let project = policy_project(CAMEL_TOML);
+    let secured = project.start_secured(ROUTES, &users()).await;
     let cases = [
         ("bob-token", "/orders/1", "read", true),
         ("bob-token", "/orders/1", "write", false),
@@ -306,7 +158,7 @@ async fn a_yaml_permission_route_asks_the_wasm_evaluator() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_permission_evaluator_answers_a_matrix() {
-    let project = Project::new(CAMEL_TOML);
+    let project = policy_project(CAMEL_TOML);
     let policies = project.policies().await.unwrap();
     let evaluator = policies.permission_evaluators().get("orders").unwrap();
     let reader = principal("bob", &["reader"], &[]);
@@ -431,8 +283,8 @@ async fn a_policy_that_traps_panics_spins_sleeps_or_fails_denies_and_the_next_ca
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_route_policy_denies_the_exchange_never_grants() {
-    let project = Project::new(CAMEL_TOML);
-    let secured = project.start().await;
+    let project = policy_project(CAMEL_TOML);
+    let secured = project.start_secured(ROUTES, &users()).await;
     for mode in ["trap", "panic", "spin", "fail"] {
         assert_denied(
             secured
@@ -505,7 +357,7 @@ async fn a_policy_cannot_call_endpoints_or_write_state_unless_allowed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_policy_entries_fail_with_the_entry_named() {
     // init refuses a missing `role`.
-    let project = Project::new(
+    let project = policy_project(
         r#"
 [components.wasm]
 plugins_dir = "plugins"
@@ -521,7 +373,7 @@ path = "plugins/roles.wasm"
     );
 
     // A processor is not a policy.
-    let project = Project::new(
+    let project = policy_project(
         r#"
 [components.wasm]
 plugins_dir = "plugins"
@@ -537,7 +389,7 @@ path = "plugins/processor.wasm"
     );
 
     // Outside the plugins directory.
-    let project = Project::new(
+    let project = policy_project(
         r#"
 [components.wasm]
 plugins_dir = "plugins"
