@@ -192,7 +192,7 @@ impl GuestCall<CompatPolicyWorld> for Evaluate {
 }
 
 /// The compat contract's error as this host's guest error.
-fn guest_error(error: WasmError) -> GuestError {
+pub(crate) fn guest_error(error: WasmError) -> GuestError {
     let clean = guest_text::summary_owned;
     match error {
         WasmError::ProcessorError(m) => GuestError::Failed(clean(m)),
