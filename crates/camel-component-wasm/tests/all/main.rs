@@ -13,6 +13,7 @@ mod inspect;
 mod lifecycle;
 mod limits;
 mod migration;
+mod migration_source;
 mod observability;
 mod policies;
 mod queue;
