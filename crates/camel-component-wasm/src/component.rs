@@ -687,7 +687,9 @@ impl WasmComponentBuilder {
 #[cfg(test)]
 mod tests {
     use super::metric_kind;
-    use crate::compat::worlds::{CompatBeanWorld, CompatPolicyWorld, CompatProcessorWorld};
+    use crate::compat::worlds::{
+        CompatBeanWorld, CompatPolicyWorld, CompatProcessorWorld, CompatSourceWorld,
+    };
     use crate::world::{BeanWorld, PluginWorld, PolicyWorld, ProcessorWorld, SourceWorld};
 
     #[test]
@@ -699,5 +701,6 @@ mod tests {
         assert_eq!(metric_kind(CompatProcessorWorld::NAME), "processor");
         assert_eq!(metric_kind(CompatBeanWorld::NAME), "bean");
         assert_eq!(metric_kind(CompatPolicyWorld::NAME), "policy");
+        assert_eq!(metric_kind(CompatSourceWorld::NAME), "source");
     }
 }
