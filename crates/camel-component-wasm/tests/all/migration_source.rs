@@ -405,3 +405,29 @@ async fn a_run_that_returns_by_itself_closes_the_listener() {
     }
     t.ctx.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_cut_short_by_its_client_ends_the_guests_stream_with_an_error() {
+    use tokio::io::AsyncWriteExt;
+    let port = free_port();
+    let (mut t, mut rx) = source_route(port, "", open()).await;
+    t.start().await;
+    // Promises 1000 bytes, sends 5, and goes away.
+    let mut client = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    client
+        .write_all(
+            b"POST / HTTP/1.1\r\nhost: test\r\nx-mode: read\r\ncontent-length: 1000\r\n\r\nhello",
+        )
+        .await
+        .unwrap();
+    client.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(client);
+    let cut = seen(&mut rx).await;
+    let error = cut.header("body-error").expect("the guest saw the cut");
+    assert!(error.starts_with("io:"), "{error}");
+    assert_eq!(cut.body.as_deref(), Ok("HELLO"));
+    t.ctx.stop().await.unwrap();
+}

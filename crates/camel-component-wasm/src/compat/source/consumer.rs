@@ -133,7 +133,11 @@ async fn reconfigure(
             () = tokio::time::sleep(RESTART_PAUSE) => {}
             () = stop.cancelled() => return None,
         }
-        match runner.configure().await {
+        let configured = tokio::select! {
+            configured = runner.configure() => configured,
+            () = stop.cancelled() => return None,
+        };
+        match configured {
             Ok(configured) => match plan::check(&configured.plan, options) {
                 Ok(listening) if listening == *expected => return Some(configured),
                 Ok(_) | Err(_) => {
@@ -175,9 +179,14 @@ impl Consumer for CompatSource {
                 return Err(err);
             }
         };
-        let socket = TcpListener::bind(listening.address).await.map_err(|err| {
-            self.refused(format!("cannot listen on {}: {err}", listening.address))
-        })?;
+        let socket = match TcpListener::bind(listening.address).await {
+            Ok(socket) => socket,
+            Err(err) => {
+                // Not the plugin's fault.
+                configured.release();
+                return Err(self.refused(format!("cannot listen on {}: {err}", listening.address)));
+            }
+        };
         tracing::info!(
             plugin = %self.pool.plugin.name,
             address = %socket.local_addr().unwrap_or(listening.address),

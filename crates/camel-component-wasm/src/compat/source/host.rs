@@ -91,9 +91,7 @@ impl source_host::HostWithStore<WasmHostState> for HasSelf<WasmHostState> {
                 continue;
             }
             let metadata = metadata_of(&pending.headers);
-            let mut received = pending.body;
-            let stream: BoxStream<'static, Piece> =
-                Box::pin(futures::stream::poll_fn(move |cx| received.poll_recv(cx)));
+            let stream = body_of(pending.body, pending.cut);
             let body = streams::hand_over_stream(accessor, stream, &metadata)
                 .map_err(|err| WasmError::Io(format!("the request body is lost: {err}")))?;
             return Ok(Some(HttpRequest {
@@ -122,6 +120,27 @@ impl source_host::HostWithStore<WasmHostState> for HasSelf<WasmHostState> {
             () = link.stop.cancelled() => Ok(SubmitOutcome::Stopped),
         }
     }
+}
+
+/// The pieces of a request body, then its cut (an error) if it was cut.
+fn body_of(
+    mut pieces: mpsc::Receiver<Piece>,
+    cut: Arc<std::sync::OnceLock<String>>,
+) -> BoxStream<'static, Piece> {
+    let mut ended = false;
+    Box::pin(futures::stream::poll_fn(move |cx| {
+        if ended {
+            return std::task::Poll::Ready(None);
+        }
+        let next = futures::ready!(pieces.poll_recv(cx));
+        if next.is_none() {
+            ended = true;
+            if let Some(why) = cut.get() {
+                return std::task::Poll::Ready(Some(Err(camel_api::CamelError::Io(why.clone()))));
+            }
+        }
+        std::task::Poll::Ready(next)
+    }))
 }
 
 /// What the request's headers say about its body.

@@ -12,7 +12,7 @@
 //! (the next gets `503` with `Retry-After`), and a request the guest does
 //! not take within `timeout` gets `503`.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -38,6 +38,8 @@ pub(super) struct Pending {
     pub(super) headers: Vec<(String, String)>,
     /// The body, as the client sends it.
     pub(super) body: mpsc::Receiver<Piece>,
+    /// Why the body was cut, once it has been: read when `body` ends.
+    pub(super) cut: Arc<OnceLock<String>>,
     /// Told when the guest takes the request (it is gone if the client
     /// gave up waiting).
     pub(super) taken: oneshot::Sender<()>,
@@ -76,6 +78,14 @@ impl Handler for Inbox {
         }
         let (parts, body) = request.into_parts();
         let (pieces, received) = mpsc::channel(BODY_PIECES);
+        let cut = Arc::new(OnceLock::new());
+        // Until its body has ended whole, the request may be cut: then the
+        // guest's stream ends with an error, never as if complete.
+        let feeder = Feeder {
+            pieces,
+            cut: cut.clone(),
+            done: false,
+        };
         let (taken, was_taken) = oneshot::channel();
         let pending = Pending {
             method: parts.method.to_string(),
@@ -88,6 +98,7 @@ impl Handler for Inbox {
                 })
                 .collect(),
             body: received,
+            cut,
             taken,
         };
         let handed = tokio::time::timeout(self.wait, async {
@@ -108,7 +119,7 @@ impl Handler for Inbox {
             max: self.max_body,
             idle: self.idle,
         };
-        let answer = match pump(body, pieces, limits, &self.stop).await {
+        let answer = match pump(body, feeder, limits, &self.stop).await {
             Ok(()) => return plain(StatusCode::ACCEPTED, "accepted"),
             Err(cut) => cut,
         };
@@ -153,41 +164,68 @@ enum Cut {
     Client,
 }
 
+/// The client's side of a request body on its way to the guest.
+struct Feeder {
+    pieces: mpsc::Sender<Piece>,
+    cut: Arc<OnceLock<String>>,
+    /// Whether the body ended whole.
+    done: bool,
+}
+
+impl Feeder {
+    /// Ends the guest's stream with an `io` error saying `why`.
+    fn fail(&mut self, cut: Cut, why: String) -> Result<(), Cut> {
+        tracing::debug!(reason = %why, "a source request body was cut");
+        let _ = self.cut.set(why);
+        self.done = true;
+        Err(cut)
+    }
+}
+
+impl Drop for Feeder {
+    /// A body dropped before its end (its request was abandoned, by the
+    /// handler or the connection) is cut, not complete.
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self
+                .cut
+                .set("the request was abandoned before its body ended".to_string());
+        }
+    }
+}
+
 /// Moves the client's body to the guest's stream, piece by piece, within
 /// `limits`. A cut body ends the guest's stream with an `io` error.
 async fn pump(
     mut body: Incoming,
-    pieces: mpsc::Sender<Piece>,
+    mut feeder: Feeder,
     limits: Limits,
     stop: &CancellationToken,
 ) -> Result<(), Cut> {
-    let fail = |cut: Cut, why: String| {
-        tracing::debug!(reason = %why, "a source request body was cut");
-        // The guest may not be reading: never wait to tell it.
-        let _ = pieces.try_send(Err(CamelError::Io(why)));
-        Err(cut)
-    };
     let idle_secs = limits.idle.as_secs_f64();
     let mut seen = 0usize;
     loop {
         let frame = tokio::select! {
             frame = tokio::time::timeout(limits.idle, body.frame()) => frame,
             () = stop.cancelled() => {
-                return fail(Cut::Stopping, "the source is stopping".to_string());
+                return feeder.fail(Cut::Stopping, "the source is stopping".to_string());
             }
         };
         let data = match frame {
             Err(_) => {
-                return fail(
+                return feeder.fail(
                     Cut::Idle,
                     format!(
                         "the request body made no progress for {idle_secs:.3} s (stream-timeout)"
                     ),
                 );
             }
-            Ok(None) => return Ok(()),
+            Ok(None) => {
+                feeder.done = true;
+                return Ok(());
+            }
             Ok(Some(Err(err))) => {
-                return fail(
+                return feeder.fail(
                     Cut::Client,
                     format!("reading the request body failed: {err}"),
                 );
@@ -200,7 +238,7 @@ async fn pump(
         };
         seen = seen.saturating_add(data.len());
         if seen > limits.max {
-            return fail(
+            return feeder.fail(
                 Cut::TooLong,
                 format!(
                     "the request body is longer than {} bytes (max-stream-bytes)",
@@ -209,16 +247,19 @@ async fn pump(
             );
         }
         let sent = tokio::select! {
-            sent = tokio::time::timeout(limits.idle, pieces.send(Ok(data))) => sent,
+            sent = tokio::time::timeout(limits.idle, feeder.pieces.send(Ok(data))) => sent,
             () = stop.cancelled() => {
-                return fail(Cut::Stopping, "the source is stopping".to_string());
+                return feeder.fail(Cut::Stopping, "the source is stopping".to_string());
             }
         };
         match sent {
             Ok(Ok(())) => {}
-            Ok(Err(_)) => return Err(Cut::Unread),
+            Ok(Err(_)) => {
+                feeder.done = true;
+                return Err(Cut::Unread);
+            }
             Err(_) => {
-                return fail(
+                return feeder.fail(
                     Cut::Idle,
                     format!(
                         "the source read nothing of the request body for {idle_secs:.3} s (stream-timeout)"

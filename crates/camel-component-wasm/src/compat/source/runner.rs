@@ -38,6 +38,11 @@ pub(super) struct Configured {
 }
 
 impl Configured {
+    /// Gives the instance up unused, through no fault of its own.
+    pub(super) fn release(self) {
+        self.lease.retire();
+    }
+
     /// Gives the instance up as failed (its plan was refused), counted by
     /// the breaker.
     pub(super) fn refuse(self, err: WasmError) -> WasmError {
