@@ -575,6 +575,12 @@ impl<W: PluginWorld> Lease<W> {
             .push(instance);
     }
 
+    /// The instance, and a handle to report that a call still running has
+    /// shown the plugin sound (see [`Progress::serving`]).
+    pub(crate) fn split(&mut self) -> (&mut Instance<W>, Progress<'_, W>) {
+        (&mut self.instance, Progress(&mut self.ticket))
+    }
+
     /// Discards the instance after a call that ended well but leaves it
     /// unfit to serve again (a source's `run` that returned).
     pub(crate) fn retire(self) {
@@ -600,6 +606,20 @@ impl<W: PluginWorld> Lease<W> {
     pub(crate) fn fail_breaking(self, err: WasmError) -> WasmError {
         self.ticket.pool.discarded(Discard::Failed, 1);
         self.ticket.decide_failed(err, true)
+    }
+}
+
+/// Reports on a call that lasts (a source's `run`) before it ends.
+pub(crate) struct Progress<'a, W: PluginWorld>(&'a mut Ticket<W>);
+
+impl<W: PluginWorld> Progress<'_, W> {
+    /// The call has done its work once: a success for the crash-loop
+    /// breaker (closing it if the call was its probe). If the call fails
+    /// later, that counts as an ordinary failure.
+    pub(crate) fn serving(&mut self) {
+        let ticket = &mut *self.0;
+        ticket.pool.guard.record_success(ticket.admission);
+        ticket.admission = Admission::Normal;
     }
 }
 

@@ -295,35 +295,67 @@ async fn a_spinning_source_is_interrupted_when_its_route_stops() {
     t.ctx.stop().await.unwrap();
 }
 
+/// Waits until the source's health check says what `wanted` accepts;
+/// returns its status and message.
+async fn health_until(t: &TestContext, wanted: impl Fn(&str, &str) -> bool) -> (String, String) {
+    let check = wasm_uri(guests::COMPAT_SOURCE, "");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, message) = t
+            .ctx
+            .health_check()
+            .await
+            .services
+            .into_iter()
+            .find(|s| s.name == check)
+            .map(|s| (format!("{:?}", s.status), s.message.unwrap_or_default()))
+            .expect("the source's health check");
+        if wanted(&status, &message) {
+            return (status, message);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "health stayed {status}: {message}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_that_traps_or_fails_is_reported_and_restarted() {
     let port = free_port();
     let (mut t, mut rx) = source_route(port, "", open()).await;
     t.start().await;
-    let check = wasm_uri(guests::COMPAT_SOURCE, "");
-    let health = |report: camel_api::HealthReport| {
-        report
-            .services
-            .into_iter()
-            .find(|s| s.name == check)
-            .map(|s| (format!("{:?}", s.status), s.message.unwrap_or_default()))
-            .expect("the source's health check")
-    };
 
-    // The guest takes the request, then panics in `run`.
+    // The guest takes the request, then panics in `run`: health says so.
     assert_eq!(post(port, "/", "trap", "").await.status().as_u16(), 202);
-    // A fresh instance takes the next request.
+    let (status, message) =
+        health_until(&t, |_, message| message.contains("source asked to trap")).await;
+    assert_eq!(status, "Started", "degraded, still serving: {message}");
+    assert!(
+        message.contains("1 instance failures in a row"),
+        "{message}"
+    );
+
+    // A fresh instance takes the next request; once the route has its
+    // exchange, the source is sound again.
     assert_eq!(
         post(port, "/", "", "after a trap").await.status().as_u16(),
         202
     );
     assert_eq!(seen(&mut rx).await.body.as_deref(), Ok("AFTER A TRAP"));
-    let (status, message) = health(t.ctx.health_check().await);
-    assert_eq!(status, "Started", "{message}");
-    assert!(message.contains("source asked to trap"), "{message}");
+    health_until(&t, |status, message| {
+        status == "Started" && !message.contains("failures in a row")
+    })
+    .await;
 
     // `run` returning an error: the same.
     assert_eq!(post(port, "/", "fail", "").await.status().as_u16(), 202);
+    let (_, message) = health_until(&t, |_, message| message.contains("asked to fail")).await;
+    assert!(
+        message.contains("1 instance failures in a row"),
+        "{message}"
+    );
     assert_eq!(
         post(port, "/", "", "after a failure")
             .await
@@ -332,12 +364,6 @@ async fn a_run_that_traps_or_fails_is_reported_and_restarted() {
         202
     );
     assert_eq!(seen(&mut rx).await.body.as_deref(), Ok("AFTER A FAILURE"));
-    let (status, message) = health(t.ctx.health_check().await);
-    assert_eq!(status, "Started", "{message}");
-    assert!(
-        message.contains("2 instance failures in a row") && message.contains("asked to fail"),
-        "{message}"
-    );
     t.ctx.stop().await.unwrap();
 }
 
@@ -429,5 +455,34 @@ async fn a_body_cut_short_by_its_client_ends_the_guests_stream_with_an_error() {
     let error = cut.header("body-error").expect("the guest saw the cut");
     assert!(error.starts_with("io:"), "{error}");
     assert_eq!(cut.body.as_deref(), Ok("HELLO"));
+    t.ctx.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_that_keeps_crashing_is_paused_by_the_breaker_and_recovers() {
+    let port = free_port();
+    let (mut t, mut rx) = source_route(port, "", open()).await;
+    t.start().await;
+    for _ in 0..5 {
+        assert_eq!(post(port, "/", "trap", "").await.status().as_u16(), 202);
+    }
+    // Five in a row open the breaker: health fails, no instance is made
+    // until its back-off has passed.
+    let (_, message) = health_until(&t, |status, _| status == "Failed").await;
+    assert!(message.contains("source asked to trap"), "{message}");
+
+    // The breaker's probe takes the next request; serving closes it.
+    let started = Instant::now();
+    assert_eq!(post(port, "/", "", "probe").await.status().as_u16(), 202);
+    assert_eq!(seen(&mut rx).await.body.as_deref(), Ok("PROBE"));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    health_until(&t, |status, message| {
+        status == "Started" && !message.contains("failures in a row")
+    })
+    .await;
     t.ctx.stop().await.unwrap();
 }

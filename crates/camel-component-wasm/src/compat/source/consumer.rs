@@ -5,20 +5,22 @@
 //! listener (a bind error fails the route's start), starts the HTTP server
 //! and runs the guest's `run` on a task of its own. If `run` traps or
 //! returns an error, the failure is logged and counted by the crash-loop
-//! breaker (health shows it) and a fresh instance is configured and run
-//! again, after the breaker's back-off once failures repeat; the listener
-//! stays up meanwhile (requests wait, then get 503). If `run` returns by
+//! breaker (health shows it until a restarted `run` has handed the route
+//! an exchange) and a fresh instance is configured and run again, after
+//! the breaker's back-off once failures repeat; the listener stays up
+//! meanwhile (requests wait, then get 503). If `run` returns by
 //! itself, the source is done: its listener closes. `stop` ends both
 //! within `grace` (see `runner.rs`).
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use camel_api::CamelError;
 use camel_component_api::{ConcurrencyModel, Consumer, ConsumerContext, ConsumerStartupMode};
 use tokio::net::TcpListener;
-use tokio::sync::{Mutex, Semaphore, mpsc};
+use tokio::sync::{Mutex, Notify, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -211,6 +213,8 @@ impl Consumer for CompatSource {
             stop: self.stop.clone(),
             max_body: config.max_stream_bytes,
             budget: config.result_budget(),
+            accepted: AtomicU64::new(0),
+            progress: Notify::new(),
         });
         let server = tokio::spawn(listener::serve(socket, inbox, self.options.grace));
         let guest = tokio::spawn(supervise(

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use camel_api::{Exchange, Message, StreamMetadata};
 use camel_component_api::ConsumerContext;
 use futures::stream::BoxStream;
-use tokio::sync::{Mutex, mpsc};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::{Mutex, Notify, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use wasmtime::component::{Accessor, HasSelf, Resource};
@@ -44,6 +46,23 @@ pub(crate) struct Link {
     /// `max-result-bytes`, for each submitted exchange's headers,
     /// properties and JSON.
     pub(super) budget: usize,
+    /// Exchanges the route has accepted from the source so far.
+    pub(super) accepted: AtomicU64,
+    /// Woken at each accepted exchange.
+    pub(super) progress: Notify,
+}
+
+impl Link {
+    /// Returns once the route has accepted more than `seen` exchanges.
+    pub(super) async fn accepted_beyond(&self, seen: u64) {
+        loop {
+            let notified = self.progress.notified();
+            if self.accepted.load(Ordering::Acquire) > seen {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 fn link_of(accessor: &Accessor<WasmHostState>) -> Result<Arc<Link>, WasmError> {
@@ -114,7 +133,11 @@ impl source_host::HostWithStore<WasmHostState> for HasSelf<WasmHostState> {
         let exchange = into_exchange(accessor, &link, exchange)?;
         tokio::select! {
             sent = link.ctx.send(exchange) => Ok(match sent {
-                Ok(()) => SubmitOutcome::Accepted,
+                Ok(()) => {
+                    link.accepted.fetch_add(1, Ordering::AcqRel);
+                    link.progress.notify_waiters();
+                    SubmitOutcome::Accepted
+                }
                 Err(_) => SubmitOutcome::Stopped,
             }),
             () = link.stop.cancelled() => Ok(SubmitOutcome::Stopped),

@@ -7,6 +7,7 @@
 //! one that cannot be (blocked in WASI, say) is dropped shortly after.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -145,7 +146,7 @@ impl Runner {
         let Configured { mut lease, .. } = configured;
         let interrupt = CancellationToken::new();
         let store = &mut lease.instance.store;
-        store.data_mut().source = Some(link);
+        store.data_mut().source = Some(link.clone());
         let far = Instant::now()
             .checked_add(NO_DEADLINE)
             .unwrap_or_else(Instant::now);
@@ -173,20 +174,35 @@ impl Runner {
                 return Err(lease.fail(err));
             }
         };
-        let instance = &mut lease.instance;
-        let bindings = &instance.bindings;
-        let running = instance
-            .store
-            .run_concurrent(async |accessor| bindings.call_run(accessor, listener).await);
-        let cut = async {
-            stop.cancelled().await;
-            tokio::time::sleep(self.grace).await;
-            interrupt.cancel();
-            tokio::time::sleep(DROP_AFTER_INTERRUPT).await;
-        };
-        let outcome = tokio::select! {
-            outcome = running => Some(outcome),
-            () = cut => None,
+        let accepted_before = link.accepted.load(Ordering::Acquire);
+        let outcome = {
+            let (instance, mut progress) = lease.split();
+            let bindings = &instance.bindings;
+            let running = instance
+                .store
+                .run_concurrent(async |accessor| bindings.call_run(accessor, listener).await);
+            let cut = async {
+                stop.cancelled().await;
+                tokio::time::sleep(self.grace).await;
+                interrupt.cancel();
+                tokio::time::sleep(DROP_AFTER_INTERRUPT).await;
+            };
+            // Once the route has taken an exchange from this run, the plugin is
+            // sound again: the breaker (and health) hear of it then, not only
+            // when `run` ends.
+            let serving = link.accepted_beyond(accepted_before);
+            tokio::pin!(running, cut, serving);
+            let mut served = false;
+            loop {
+                tokio::select! {
+                    outcome = &mut running => break Some(outcome),
+                    () = &mut cut => break None,
+                    () = &mut serving, if !served => {
+                        served = true;
+                        progress.serving();
+                    }
+                }
+            }
         };
         end_call(&mut lease.instance.store);
         lease.instance.store.data_mut().source = None;
