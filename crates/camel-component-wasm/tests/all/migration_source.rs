@@ -402,6 +402,18 @@ async fn a_listener_the_endpoint_does_not_grant_is_refused() {
     };
     assert!(err.to_string().contains("differs from `listen="), "{err}");
 
+    // `bind` is for camel:plugin sources only.
+    let err = camel_component_wasm::WasmComponent::builder(crate::support::guest_dir())
+        .runtime(crate::support::shared_runtime())
+        .build()
+        .unwrap()
+        .endpoint(&wasm_uri(guests::ECHO, "bind=127.0.0.1:1"))
+        .expect_err("a processor takes no `bind`");
+    assert!(
+        matches!(&err, camel_component_wasm::WasmError::InvalidParameter { name, .. } if name == "bind"),
+        "{err:?}"
+    );
+
     // `bind` alone grants it.
     let port = free_port();
     let (mut t, mut rx) = route_from(
