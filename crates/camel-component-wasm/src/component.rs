@@ -7,7 +7,10 @@ use camel_api::{AsyncHealthCheck, CamelError, MetricsCollector};
 use camel_component_api::{Component, ComponentContext, Endpoint, parse_uri};
 
 use crate::bean::WasmBean;
-use crate::compat::worlds::{CompatBeanWorld, CompatPolicyWorld, CompatProcessorWorld};
+use crate::compat::source::CompatSourceEndpoint;
+use crate::compat::worlds::{
+    CompatBeanWorld, CompatPolicyWorld, CompatProcessorWorld, CompatSourceWorld,
+};
 use crate::config::WasmPluginConfig;
 use crate::endpoint::WasmEndpoint;
 use crate::error::{Result, WasmError};
@@ -121,7 +124,7 @@ impl WasmComponent {
             Created::Processor(endpoint) => Ok(endpoint),
             // Not made unless asked for; the processor world's check fails
             // first for a source.
-            Created::Source(_) => Err(WasmError::Config {
+            Created::Source(_) | Created::CompatSource(_) => Err(WasmError::Config {
                 reason: format!("{uri}: a source plugin is not a processor"),
             }),
         }
@@ -146,6 +149,7 @@ impl WasmComponent {
             });
         }
         let mut params = parts.params.clone();
+        let compat_options = take_compat_source_options(&mut params)?;
         let source_options = SourceOptions::take_from(&mut params)?;
         let config = self.inner.defaults.clone().with_options(&params)?;
         self.check_fits_runtime(&config)?;
@@ -162,15 +166,32 @@ impl WasmComponent {
             }
         };
         if module.compat && sources && self.exports(&module, "run") {
-            return Err(WasmError::WrongWorld {
-                path: module.path.clone(),
-                world: "source (camel:plugin@1.0.0)",
-                reason: "it is a source of rust-camel's `camel:plugin@1.0.0` contract, which this \
-                         host does not run yet: port it to this host's `source` world \
-                         (`camel:wasm`)"
-                    .to_string(),
-                source: "unsupported world".into(),
-            });
+            let pool =
+                self.pool::<CompatSourceWorld>(&parts.path, &namespace, &module, config, (), ctx)?;
+            health(pool.guard.clone(), pool.plugin.clone());
+            let mut configure = compat_options;
+            if let Some(listen) = parts.params.get("listen")
+                && !configure.iter().any(|(k, _)| k == "bind")
+            {
+                configure.push(("bind".to_string(), listen.trim().to_string()));
+            }
+            if let Some(path) = &source_options.path {
+                configure.push(("path".to_string(), path.clone()));
+            }
+            tracing::debug!(plugin = %parts.path, "camel:plugin source endpoint created");
+            return Ok(Created::CompatSource(CompatSourceEndpoint::new(
+                uri.to_string(),
+                pool,
+                source_options,
+                configure,
+            )));
+        }
+        if let Some((name, value)) = compat_options.first() {
+            return Err(crate::config::invalid(
+                name,
+                value,
+                "applies to `camel:plugin@1.0.0` source plugins (in `from`) only",
+            ));
         }
         if !module.compat && sources && self.exports(&module, "on-event") {
             let pool =
@@ -515,6 +536,7 @@ impl Component for WasmComponent {
         match self.create_any(uri, Some(ctx), true) {
             Ok(Created::Processor(endpoint)) => Ok(Box::new(endpoint)),
             Ok(Created::Source(endpoint)) => Ok(Box::new(endpoint)),
+            Ok(Created::CompatSource(endpoint)) => Ok(Box::new(endpoint)),
             Err(err) => {
                 tracing::warn!(uri, error = %crate::error::error_chain(&err), "wasm endpoint rejected");
                 Err(err.into())
@@ -537,10 +559,39 @@ fn metric_kind(world: &'static str) -> &'static str {
     }
 }
 
-/// An endpoint of either kind.
+/// An endpoint of any kind.
 enum Created {
     Processor(WasmEndpoint),
     Source(SourceEndpoint),
+    CompatSource(CompatSourceEndpoint),
+}
+
+/// Takes the options only a `camel:plugin` source takes (`bind`, `method`)
+/// out of `params` (`bind`, then `method`). `bind` grants the listener as `listen`
+/// does (which it sets); both may be given only if they agree.
+fn take_compat_source_options(
+    params: &mut std::collections::HashMap<String, String>,
+) -> Result<Vec<(String, String)>> {
+    let taken: Vec<(String, String)> = crate::compat::source::OPTIONS
+        .iter()
+        .filter_map(|name| params.remove(*name).map(|value| (name.to_string(), value)))
+        .collect();
+    if let Some((_, bind)) = taken.iter().find(|(name, _)| name == "bind") {
+        match params.get("listen") {
+            Some(listen) if listen.trim() != bind.trim() => {
+                return Err(crate::config::invalid(
+                    "bind",
+                    bind,
+                    &format!("differs from `listen={listen}`; give one of them"),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                params.insert("listen".to_string(), bind.clone());
+            }
+        }
+    }
+    Ok(taken)
 }
 
 /// Builds a [`WasmComponent`].
@@ -636,7 +687,9 @@ impl WasmComponentBuilder {
 #[cfg(test)]
 mod tests {
     use super::metric_kind;
-    use crate::compat::worlds::{CompatBeanWorld, CompatPolicyWorld, CompatProcessorWorld};
+    use crate::compat::worlds::{
+        CompatBeanWorld, CompatPolicyWorld, CompatProcessorWorld, CompatSourceWorld,
+    };
     use crate::world::{BeanWorld, PluginWorld, PolicyWorld, ProcessorWorld, SourceWorld};
 
     #[test]
@@ -648,5 +701,6 @@ mod tests {
         assert_eq!(metric_kind(CompatProcessorWorld::NAME), "processor");
         assert_eq!(metric_kind(CompatBeanWorld::NAME), "bean");
         assert_eq!(metric_kind(CompatPolicyWorld::NAME), "policy");
+        assert_eq!(metric_kind(CompatSourceWorld::NAME), "source");
     }
 }

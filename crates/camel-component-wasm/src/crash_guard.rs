@@ -165,6 +165,19 @@ impl CrashGuard {
             }
             return;
         }
+        self.record_breaking_failure(plugin, admission, err, now);
+    }
+
+    /// Counts `err` as a failure that broke the plugin, whatever its kind
+    /// (a source's `run` that returned an error has stopped serving, even
+    /// though the error is the guest's own).
+    pub(crate) fn record_breaking_failure(
+        &self,
+        plugin: &str,
+        admission: Admission,
+        err: &WasmError,
+        now: Instant,
+    ) {
         let failures = self
             .failures
             .fetch_add(1, Ordering::AcqRel)

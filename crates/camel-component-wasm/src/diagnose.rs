@@ -66,6 +66,11 @@ pub(crate) fn exports<W: PluginWorld>(engine: &Engine, component: &Component) ->
         "policy" if has("invoke") && has("methods") => "it is a bean (it exports `invoke` and \
              `methods`): register it as a bean, not as a policy"
             .to_string(),
+        world if world.ends_with("(camel:plugin@1.0.0)") && has("run") && has("configure") => {
+            "it is a source of rust-camel's `camel:plugin@1.0.0` contract (it exports `run`): \
+             use it to start a route, `from(\"wasm:…?listen=<host:port>\")`"
+                .to_string()
+        }
         _ if names.iter().any(|n| n.starts_with("camel:plugin/")) => format!(
             "it was built for rust-camel's own wasm component (`camel:plugin`), not for this \
              host's `{PACKAGE}@{VERSION}` contract"

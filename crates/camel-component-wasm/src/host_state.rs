@@ -35,6 +35,9 @@ pub(crate) struct WasmHostState {
     pub(crate) plugin: Arc<PluginContext>,
     pub(crate) output: GuestOutput,
     pub(crate) call: CallState,
+    /// What a running `camel:plugin` source's `source-host` imports reach
+    /// (none for every other plugin).
+    pub(crate) source: Option<Arc<crate::compat::source::Link>>,
 }
 
 impl std::fmt::Debug for WasmHostState {
@@ -69,6 +72,7 @@ impl WasmHostState {
             plugin,
             output,
             call: CallState::new(Instant::now()),
+            source: None,
         }
     }
 }

@@ -249,16 +249,14 @@ impl WasmRuntime {
         module: &LoadedModule,
         kind: PluginKind,
     ) -> std::result::Result<(), String> {
-        use crate::compat::worlds::{CompatBeanWorld, CompatPolicyWorld, CompatProcessorWorld};
+        use crate::compat::worlds::{
+            CompatBeanWorld, CompatPolicyWorld, CompatProcessorWorld, CompatSourceWorld,
+        };
         match kind {
             PluginKind::Processor => self.fits::<CompatProcessorWorld>(module),
             PluginKind::Bean => self.fits::<CompatBeanWorld>(module),
             PluginKind::Policy => self.fits::<CompatPolicyWorld>(module),
-            PluginKind::Source => Err(
-                "sources of rust-camel's `camel:plugin@1.0.0` contract are not run by this host \
-                 yet: port it to this host's `source` world"
-                    .to_string(),
-            ),
+            PluginKind::Source => self.fits::<CompatSourceWorld>(module),
         }
     }
 

@@ -253,6 +253,14 @@ impl<W: PluginWorld> InstancePool<W> {
         Ok(OutBodies(Some(Box::new(bodies))))
     }
 
+    /// Takes an instance for a call its caller drives itself, past the
+    /// per-call protocol of [`InstancePool::call`] (a `camel:plugin`
+    /// source's long-lived `run`): a permit, the breaker's admission and a
+    /// ready instance, or the error that refused them.
+    pub(crate) async fn lease_for_caller(self: &Arc<Self>) -> Result<Lease<W>> {
+        self.lease().await.map(|(lease, _)| lease)
+    }
+
     /// Drops instances that have been idle for longer than `idle-timeout`.
     pub(crate) fn trim(&self, now: Instant) {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
@@ -493,13 +501,22 @@ impl<W: PluginWorld> Ticket<W> {
         self.pool.guard.record_success(self.admission);
     }
 
-    fn fail(mut self, err: WasmError) -> WasmError {
+    fn fail(self, err: WasmError) -> WasmError {
+        self.decide_failed(err, false)
+    }
+
+    /// Records a failed call; `breaking` counts it against the breaker
+    /// whatever its kind.
+    fn decide_failed(mut self, err: WasmError, breaking: bool) -> WasmError {
         self.decided = true;
         let plugin = &self.pool.plugin.name;
         tracing::warn!(%plugin, error = %crate::error::error_chain(&err), "plugin call failed");
-        self.pool
-            .guard
-            .record_failure(plugin, self.admission, &err, Instant::now());
+        let guard = &self.pool.guard;
+        if breaking {
+            guard.record_breaking_failure(plugin, self.admission, &err, Instant::now());
+        } else {
+            guard.record_failure(plugin, self.admission, &err, Instant::now());
+        }
         err
     }
 }
@@ -558,10 +575,51 @@ impl<W: PluginWorld> Lease<W> {
             .push(instance);
     }
 
+    /// The instance, and a handle to report that a call still running has
+    /// shown the plugin sound (see [`Progress::serving`]).
+    pub(crate) fn split(&mut self) -> (&mut Instance<W>, Progress<'_, W>) {
+        (&mut self.instance, Progress(&mut self.ticket))
+    }
+
+    /// Discards the instance after a call that ended well but leaves it
+    /// unfit to serve again (a source's `run` that returned).
+    pub(crate) fn retire(self) {
+        let pool = self.ticket.pool.clone();
+        self.ticket.succeed();
+        pool.discarded(Discard::Retired, 1);
+    }
+
+    /// The timeout error of this lease's plugin.
+    pub(crate) fn timeout(&self) -> WasmError {
+        self.ticket.pool.timeout()
+    }
+
     /// Discards the instance after a failed call and reports `err`.
     pub(crate) fn fail(self, err: WasmError) -> WasmError {
         self.ticket.pool.discarded(Discard::Failed, 1);
         self.ticket.fail(err)
+    }
+
+    /// As [`Lease::fail`], counting `err` against the crash-loop breaker
+    /// even if it is the guest's own error (see
+    /// [`CrashGuard::record_breaking_failure`]).
+    pub(crate) fn fail_breaking(self, err: WasmError) -> WasmError {
+        self.ticket.pool.discarded(Discard::Failed, 1);
+        self.ticket.decide_failed(err, true)
+    }
+}
+
+/// Reports on a call that lasts (a source's `run`) before it ends.
+pub(crate) struct Progress<'a, W: PluginWorld>(&'a mut Ticket<W>);
+
+impl<W: PluginWorld> Progress<'_, W> {
+    /// The call has done its work once: a success for the crash-loop
+    /// breaker (closing it if the call was its probe). If the call fails
+    /// later, that counts as an ordinary failure.
+    pub(crate) fn serving(&mut self) {
+        let ticket = &mut *self.0;
+        ticket.pool.guard.record_success(ticket.admission);
+        ticket.admission = Admission::Normal;
     }
 }
 

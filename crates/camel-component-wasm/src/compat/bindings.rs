@@ -45,4 +45,18 @@ pub(crate) mod policy {
     });
 }
 
+/// The `source` world and its `source-host` interface.
+pub(crate) mod source {
+    wasmtime::component::bindgen!({
+        path: "wit/compat",
+        world: "source",
+        exports: { default: async },
+        with: {
+            "camel:plugin/types": super::plugin::camel::plugin::types,
+            "camel:plugin/source-host.http-listener": crate::compat::source::host::ListenerGrant,
+        },
+    });
+}
+
 pub(crate) use plugin::camel::plugin::types;
+pub(crate) use source::camel::plugin::source_host;

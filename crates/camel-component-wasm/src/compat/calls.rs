@@ -251,7 +251,7 @@ impl GuestCall<CompatPolicyWorld> for Evaluate {
 }
 
 /// The compat contract's error as this host's guest error.
-fn guest_error(error: WasmError) -> GuestError {
+pub(crate) fn guest_error(error: WasmError) -> GuestError {
     crate::producer::guest_error(convert::error_to_wit(error))
 }
 

@@ -12,12 +12,14 @@
 //! `allow-call` policy; this module only maps its types to and from
 //! rust-camel's (`convert.rs`, `streams.rs`), implements its `host`
 //! interface on the same host state (`host.rs`) and defines its worlds
-//! (`worlds.rs`) and calls (`calls.rs`).
+//! (`worlds.rs`) and calls (`calls.rs`). Its `source` world, whose guest
+//! runs a loop of its own rather than answering calls, is in `source/`.
 
 mod bindings;
 pub(crate) mod calls;
 mod convert;
 mod host;
+pub(crate) mod source;
 mod streams;
 pub(crate) mod worlds;
 
@@ -58,14 +60,16 @@ pub(crate) fn contract_mismatch(module_is_compat: bool, world: &str) -> String {
     if module_is_compat {
         format!(
             "it implements rust-camel's `camel:plugin@1.0.0` contract, which this host runs as \
-             a processor (`plugin` world), bean or authorization policy, not as a `{world}`"
+             a processor (`plugin` world), bean, authorization policy or source (in `from`), \
+             not as a `{world}`"
         )
     } else {
         format!("it implements this host's own contract, not the `{world}` world")
     }
 }
 
-/// Links the `camel:plugin` host interface (WASI is linked by the runtime).
+/// Links the `camel:plugin` host interfaces, `host` and `source-host`
+/// (WASI is linked by the runtime).
 pub(crate) fn add_to_linker(linker: &mut Linker<WasmHostState>) -> wasmtime::Result<()> {
     bindings::plugin::camel::plugin::host::add_to_linker::<WasmHostState, HasSelf<WasmHostState>>(
         linker,
@@ -74,5 +78,8 @@ pub(crate) fn add_to_linker(linker: &mut Linker<WasmHostState>) -> wasmtime::Res
     bindings::plugin::camel::plugin::types::add_to_linker::<WasmHostState, HasSelf<WasmHostState>>(
         linker,
         |state| state,
-    )
+    )?;
+    bindings::source_host::add_to_linker::<WasmHostState, HasSelf<WasmHostState>>(linker, |state| {
+        state
+    })
 }

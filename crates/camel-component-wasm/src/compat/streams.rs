@@ -36,7 +36,7 @@ use crate::host_state::WasmHostState;
 use crate::world::NextPiece;
 
 /// How a stream ended, as its `terminal` future says.
-type Terminal = Result<(), WasmError>;
+pub(super) type Terminal = Result<(), WasmError>;
 
 /// Feeds a rust-camel body stream to a guest's reads, one chunk per read.
 struct Feed {
@@ -105,6 +105,16 @@ pub(super) fn hand_over(
         .map_err(|_| wasmtime::format_err!("the streamed body is being read elsewhere"))?
         .take()
         .ok_or_else(|| wasmtime::format_err!("the streamed body was already consumed"))?;
+    hand_over_stream(accessor, stream, &body.metadata)
+}
+
+/// Makes a handle in the guest's store for the pieces of `stream`, with
+/// `metadata`.
+pub(super) fn hand_over_stream(
+    accessor: &Accessor<WasmHostState>,
+    stream: BoxStream<'static, Result<Bytes, CamelError>>,
+    metadata: &StreamMetadata,
+) -> wasmtime::Result<StreamBodyHandle> {
     let (done, ended) = oneshot::channel::<Terminal>();
     let feed = Feed {
         stream: Some(stream),
@@ -118,9 +128,9 @@ pub(super) fn hand_over(
         Ok(StreamBodyHandle {
             stream,
             terminal,
-            size_hint: body.metadata.size_hint,
-            content_type: body.metadata.content_type.clone(),
-            origin: body.metadata.origin.clone(),
+            size_hint: metadata.size_hint,
+            content_type: metadata.content_type.clone(),
+            origin: metadata.origin.clone(),
         })
     })
 }
@@ -177,7 +187,7 @@ impl Drop for Gather {
 }
 
 /// Takes the value of a `terminal` future.
-struct Outcome(Option<oneshot::Sender<Terminal>>);
+pub(super) struct Outcome(pub(super) Option<oneshot::Sender<Terminal>>);
 
 impl FutureConsumer<WasmHostState> for Outcome {
     type Item = Terminal;

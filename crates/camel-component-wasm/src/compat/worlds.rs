@@ -15,7 +15,7 @@ const ASYNC_RECYCLE_AFTER: Option<u64> = Some(1_000);
 use wasmtime::Store;
 use wasmtime::component::InstancePre;
 
-use super::bindings::{bean, plugin, policy};
+use super::bindings::{bean, plugin, policy, source};
 use crate::host_state::WasmHostState;
 use crate::world::{NextPiece, PluginWorld};
 
@@ -150,5 +150,40 @@ impl PluginWorld for CompatPolicyWorld {
         args: &Vec<(String, String)>,
     ) -> wasmtime::Result<Result<(), String>> {
         bindings.call_init(store, args).await
+    }
+}
+
+/// `camel:plugin@1.0.0` world `source`: `configure(config)` and
+/// `async run(listener)`. It has no `init`; its one long-lived call is
+/// driven by [`crate::compat::source`], not by the pool's per-call
+/// protocol. It imports `source-host` only, so it calls no endpoints.
+#[derive(Debug)]
+pub(crate) struct CompatSourceWorld;
+
+impl PluginWorld for CompatSourceWorld {
+    const NAME: &'static str = "source (camel:plugin@1.0.0)";
+    const MAY_CALL: bool = false;
+    const COMPAT: bool = true;
+    type Pre = source::SourcePre<WasmHostState>;
+    type Bindings = source::Source;
+    type InitArgs = ();
+
+    fn pre(pre: InstancePre<WasmHostState>) -> wasmtime::Result<Self::Pre> {
+        source::SourcePre::new(pre)
+    }
+
+    async fn instantiate(
+        pre: &Self::Pre,
+        store: &mut Store<WasmHostState>,
+    ) -> wasmtime::Result<Self::Bindings> {
+        pre.instantiate_async(store).await
+    }
+
+    async fn init(
+        _bindings: &Self::Bindings,
+        _store: &mut Store<WasmHostState>,
+        _args: &(),
+    ) -> wasmtime::Result<Result<(), String>> {
+        Ok(Ok(()))
     }
 }

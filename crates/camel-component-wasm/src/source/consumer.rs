@@ -18,7 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::instance_pool::InstancePool;
 use crate::source::guest::{Plan, SourceGuest};
-use crate::source::http::{self, Served};
+use crate::source::http::Served;
+use crate::source::listener;
 use crate::source::options::SourceOptions;
 use crate::source::timer;
 use crate::world::SourceWorld;
@@ -100,7 +101,7 @@ impl WasmSource {
                 read_timeout: self.pool.plugin.config.timeout,
                 stop: self.stop.clone(),
             });
-            workers.spawn(http::serve(listener, served, self.options.grace));
+            workers.spawn(listener::serve(listener, served, self.options.grace));
         }
         if let Some((period, times)) = plan.timer {
             if !self.options.allow_timer {

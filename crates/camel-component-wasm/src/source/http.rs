@@ -1,6 +1,6 @@
-//! The HTTP listener of a source: hyper on a bound `TcpListener`, each
-//! request turned into an event for the plugin, its exchange sent through
-//! the route, the reply mapped back.
+//! The requests of a `camel:wasm` source's HTTP listener (served by
+//! [`listener`](super::listener)): each request turned into an event for
+//! the plugin, its exchange sent through the route, the reply mapped back.
 //!
 //! Backpressure: at most `max-pending` requests are admitted at once (in
 //! the plugin, in the route, or waiting for the route); the next one gets
@@ -9,33 +9,24 @@
 //! port is free again), answers new requests on open connections with 503,
 //! and lets requests in flight finish for up to `grace`.
 
-use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use camel_api::{Body, CamelError, ExchangePattern};
 use camel_component_api::ConsumerContext;
 use futures::StreamExt as _;
-use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full, Limited, StreamBody};
+use http_body_util::{BodyExt, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
+use std::sync::Arc;
 use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::bindings::{wit, wit_source};
 use crate::error::{GuestError, WasmError};
 use crate::source::guest::{self, Outcome, SourceGuest};
-
-/// A response body: whole or streamed.
-type ResponseBody = UnsyncBoxBody<Bytes, std::io::Error>;
+use crate::source::listener::{Handler, ResponseBody, busy, plain, whole};
 
 /// What every request handler shares.
 pub(crate) struct Served {
@@ -50,60 +41,7 @@ pub(crate) struct Served {
     pub(crate) stop: CancellationToken,
 }
 
-/// Serves `listener` until `stop`, then drains for up to `grace`.
-pub(crate) async fn serve(listener: TcpListener, served: Arc<Served>, grace: Duration) {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    let served = served.clone();
-                    let service = service_fn(move |request| {
-                        let served = served.clone();
-                        async move { Ok::<_, Infallible>(served.handle(request).await) }
-                    });
-                    // The timer makes hyper enforce its header read timeout
-                    // (30 s): a client that never finishes its headers does
-                    // not hold a connection forever.
-                    let connection = http1::Builder::new()
-                        .timer(hyper_util::rt::TokioTimer::new())
-                        .serve_connection(TokioIo::new(stream), service);
-                    let connection = graceful.watch(connection);
-                    connections.spawn(async move {
-                        if let Err(err) = connection.await {
-                            tracing::debug!(error = %err, "http connection ended with an error");
-                        }
-                    });
-                }
-                Err(err) => {
-                    // Out of file descriptors, say: back off a little.
-                    tracing::warn!(error = %err, "accepting a connection failed");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            () = served.stop.cancelled() => break,
-        }
-    }
-    let address = listener.local_addr().ok();
-    drop(listener);
-    tracing::debug!(?address, "source listener closed");
-    let drained = tokio::time::timeout(grace, async {
-        graceful.shutdown().await;
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!(
-            grace_secs = grace.as_secs_f64(),
-            "requests still in flight after the grace period were cut"
-        );
-        connections.abort_all();
-    }
-}
-
-impl Served {
+impl Handler for Served {
     async fn handle(&self, request: Request<Incoming>) -> Response<ResponseBody> {
         if request.uri().path() != self.path {
             return plain(StatusCode::NOT_FOUND, "not found");
@@ -182,36 +120,15 @@ impl Served {
         }
     }
 
+    fn stop(&self) -> &CancellationToken {
+        &self.stop
+    }
+}
+
+impl Served {
     fn busy(&self, why: &'static str) -> Response<ResponseBody> {
         busy(why, self.retry_after)
     }
-}
-
-fn busy(why: &'static str, retry_after: Duration) -> Response<ResponseBody> {
-    let mut response = plain(StatusCode::SERVICE_UNAVAILABLE, why);
-    let secs = retry_after.as_secs_f64().ceil().max(0.0) as u64;
-    response
-        .headers_mut()
-        .insert(RETRY_AFTER, HeaderValue::from(secs));
-    response
-}
-
-fn plain(status: StatusCode, text: &str) -> Response<ResponseBody> {
-    let mut response = Response::new(whole(Bytes::copy_from_slice(text.as_bytes())));
-    *response.status_mut() = status;
-    if !text.is_empty() {
-        response.headers_mut().insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-    }
-    response
-}
-
-fn whole(bytes: Bytes) -> ResponseBody {
-    Full::new(bytes)
-        .map_err(|never| match never {})
-        .boxed_unsync()
 }
 
 /// The plugin's response; `reply` is used when it left the body to the

@@ -13,6 +13,7 @@
 mod consumer;
 mod guest;
 mod http;
+pub(crate) mod listener;
 pub(crate) mod options;
 mod timer;
 

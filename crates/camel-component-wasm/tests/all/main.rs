@@ -14,6 +14,7 @@ mod inspect;
 mod lifecycle;
 mod limits;
 mod migration;
+mod migration_source;
 mod observability;
 mod policies;
 mod queue;

@@ -204,3 +204,13 @@ pub(crate) fn error_chain_text(err: &dyn std::error::Error) -> String {
     }
     out
 }
+
+/// A port the OS just handed out (and took back), for a listener a test
+/// grants.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind 127.0.0.1:0")
+        .local_addr()
+        .expect("local address")
+        .port()
+}
