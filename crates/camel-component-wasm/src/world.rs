@@ -1,4 +1,4 @@
-//! The two plugin worlds, behind one trait so instance pooling, limits and
+//! The plugin worlds, behind one trait so instance pooling, limits and
 //! recovery are written once.
 
 use std::future::Future;
@@ -8,6 +8,66 @@ use wasmtime::component::InstancePre;
 
 use crate::bindings::{bean, policy, processor, source};
 use crate::host_state::WasmHostState;
+
+/// The associated items every world implements the same way: its
+/// bindings' types, `pre` (type-checks the component against the world),
+/// `instantiate`, and `init` as the world has it: `init()`,
+/// `init(config)`, or none (a no-op).
+macro_rules! world_bindings {
+    ($module:ident :: $pre:ident, $bindings:ty, init $($how:tt)*) => {
+        type Pre = $module::$pre<WasmHostState>;
+        type Bindings = $bindings;
+
+        fn pre(
+            pre: wasmtime::component::InstancePre<WasmHostState>,
+        ) -> wasmtime::Result<Self::Pre> {
+            $module::$pre::new(pre)
+        }
+
+        async fn instantiate(
+            pre: &Self::Pre,
+            store: &mut wasmtime::Store<WasmHostState>,
+        ) -> wasmtime::Result<Self::Bindings> {
+            pre.instantiate_async(store).await
+        }
+
+        $crate::world::world_bindings!(@init $($how)*);
+    };
+    (@init ()) => {
+        type InitArgs = ();
+
+        async fn init(
+            bindings: &Self::Bindings,
+            store: &mut wasmtime::Store<WasmHostState>,
+            _args: &(),
+        ) -> wasmtime::Result<Result<(), String>> {
+            bindings.call_init(store).await
+        }
+    };
+    (@init (config)) => {
+        type InitArgs = Vec<(String, String)>;
+
+        async fn init(
+            bindings: &Self::Bindings,
+            store: &mut wasmtime::Store<WasmHostState>,
+            args: &Vec<(String, String)>,
+        ) -> wasmtime::Result<Result<(), String>> {
+            bindings.call_init(store, args).await
+        }
+    };
+    (@init none) => {
+        type InitArgs = ();
+
+        async fn init(
+            _bindings: &Self::Bindings,
+            _store: &mut wasmtime::Store<WasmHostState>,
+            _args: &(),
+        ) -> wasmtime::Result<Result<(), String>> {
+            Ok(Ok(()))
+        }
+    };
+}
+pub(crate) use world_bindings;
 
 /// A WIT world whose components the host can instantiate and initialise.
 pub(crate) trait PluginWorld: Send + Sync + 'static {
@@ -86,28 +146,7 @@ pub(crate) struct ProcessorWorld;
 
 impl PluginWorld for ProcessorWorld {
     const NAME: &'static str = "processor";
-    type Pre = processor::ProcessorPre<WasmHostState>;
-    type Bindings = processor::Processor;
-    type InitArgs = ();
-
-    fn pre(pre: InstancePre<WasmHostState>) -> wasmtime::Result<Self::Pre> {
-        processor::ProcessorPre::new(pre)
-    }
-
-    async fn instantiate(
-        pre: &Self::Pre,
-        store: &mut Store<WasmHostState>,
-    ) -> wasmtime::Result<Self::Bindings> {
-        pre.instantiate_async(store).await
-    }
-
-    async fn init(
-        bindings: &Self::Bindings,
-        store: &mut Store<WasmHostState>,
-        _args: &(),
-    ) -> wasmtime::Result<Result<(), String>> {
-        bindings.call_init(store).await
-    }
+    world_bindings!(processor::ProcessorPre, processor::Processor, init());
 
     async fn next(
         bindings: &Self::Bindings,
@@ -139,28 +178,7 @@ pub(crate) struct BeanWorld;
 
 impl PluginWorld for BeanWorld {
     const NAME: &'static str = "bean";
-    type Pre = bean::BeanPre<WasmHostState>;
-    type Bindings = bean::Bean;
-    type InitArgs = Vec<(String, String)>;
-
-    fn pre(pre: InstancePre<WasmHostState>) -> wasmtime::Result<Self::Pre> {
-        bean::BeanPre::new(pre)
-    }
-
-    async fn instantiate(
-        pre: &Self::Pre,
-        store: &mut Store<WasmHostState>,
-    ) -> wasmtime::Result<Self::Bindings> {
-        pre.instantiate_async(store).await
-    }
-
-    async fn init(
-        bindings: &Self::Bindings,
-        store: &mut Store<WasmHostState>,
-        args: &Vec<(String, String)>,
-    ) -> wasmtime::Result<Result<(), String>> {
-        bindings.call_init(store, args).await
-    }
+    world_bindings!(bean::BeanPre, bean::Bean, init(config));
 
     async fn next(
         bindings: &Self::Bindings,
@@ -195,28 +213,7 @@ impl PluginWorld for PolicyWorld {
     const NAME: &'static str = "policy";
     const MAY_CALL: bool = false;
     const STATE_WRITES_BY_DEFAULT: bool = false;
-    type Pre = policy::PolicyPre<WasmHostState>;
-    type Bindings = policy::Policy;
-    type InitArgs = Vec<(String, String)>;
-
-    fn pre(pre: InstancePre<WasmHostState>) -> wasmtime::Result<Self::Pre> {
-        policy::PolicyPre::new(pre)
-    }
-
-    async fn instantiate(
-        pre: &Self::Pre,
-        store: &mut Store<WasmHostState>,
-    ) -> wasmtime::Result<Self::Bindings> {
-        pre.instantiate_async(store).await
-    }
-
-    async fn init(
-        bindings: &Self::Bindings,
-        store: &mut Store<WasmHostState>,
-        args: &Vec<(String, String)>,
-    ) -> wasmtime::Result<Result<(), String>> {
-        bindings.call_init(store, args).await
-    }
+    world_bindings!(policy::PolicyPre, policy::Policy, init(config));
 }
 
 /// The `source` world: `init()`, `plan()`, `on-event(event)` and
@@ -226,26 +223,5 @@ pub(crate) struct SourceWorld;
 
 impl PluginWorld for SourceWorld {
     const NAME: &'static str = "source";
-    type Pre = source::SourcePre<WasmHostState>;
-    type Bindings = source::Source;
-    type InitArgs = ();
-
-    fn pre(pre: InstancePre<WasmHostState>) -> wasmtime::Result<Self::Pre> {
-        source::SourcePre::new(pre)
-    }
-
-    async fn instantiate(
-        pre: &Self::Pre,
-        store: &mut Store<WasmHostState>,
-    ) -> wasmtime::Result<Self::Bindings> {
-        pre.instantiate_async(store).await
-    }
-
-    async fn init(
-        bindings: &Self::Bindings,
-        store: &mut Store<WasmHostState>,
-        _args: &(),
-    ) -> wasmtime::Result<Result<(), String>> {
-        bindings.call_init(store).await
-    }
+    world_bindings!(source::SourcePre, source::Source, init());
 }

@@ -13,11 +13,33 @@
 const ASYNC_RECYCLE_AFTER: Option<u64> = Some(1_000);
 
 use wasmtime::Store;
-use wasmtime::component::InstancePre;
 
 use super::bindings::{bean, plugin, policy, source};
 use crate::host_state::WasmHostState;
-use crate::world::{NextPiece, PluginWorld};
+use crate::world::{NextPiece, PluginWorld, world_bindings};
+
+/// `next` and `cancel` for a world whose results may carry stream bodies:
+/// the returned streams pulled after the call (`streams.rs`).
+macro_rules! returned_streams {
+    () => {
+        async fn next(
+            _: &Self::Bindings,
+            store: &mut Store<WasmHostState>,
+            id: u32,
+            max: u32,
+        ) -> wasmtime::Result<NextPiece> {
+            super::streams::next_piece(store, id, max).await
+        }
+
+        async fn cancel(
+            _: &Self::Bindings,
+            store: &mut Store<WasmHostState>,
+            id: u32,
+        ) -> wasmtime::Result<()> {
+            super::streams::cancel(store, id).await
+        }
+    };
+}
 
 /// `camel:plugin@1.0.0` world `plugin`: `init()` and `async process(exchange)`.
 #[derive(Debug)]
@@ -27,45 +49,9 @@ impl PluginWorld for CompatProcessorWorld {
     const NAME: &'static str = "plugin (camel:plugin@1.0.0)";
     const COMPAT: bool = true;
     const RECYCLE_AFTER: Option<u64> = ASYNC_RECYCLE_AFTER;
-    type Pre = plugin::PluginPre<WasmHostState>;
-    type Bindings = plugin::Plugin;
-    type InitArgs = ();
+    world_bindings!(plugin::PluginPre, plugin::Plugin, init());
 
-    fn pre(pre: InstancePre<WasmHostState>) -> wasmtime::Result<Self::Pre> {
-        plugin::PluginPre::new(pre)
-    }
-
-    async fn instantiate(
-        pre: &Self::Pre,
-        store: &mut Store<WasmHostState>,
-    ) -> wasmtime::Result<Self::Bindings> {
-        pre.instantiate_async(store).await
-    }
-
-    async fn init(
-        bindings: &Self::Bindings,
-        store: &mut Store<WasmHostState>,
-        _args: &(),
-    ) -> wasmtime::Result<Result<(), String>> {
-        bindings.call_init(store).await
-    }
-
-    async fn next(
-        _: &Self::Bindings,
-        store: &mut Store<WasmHostState>,
-        id: u32,
-        max: u32,
-    ) -> wasmtime::Result<NextPiece> {
-        super::streams::next_piece(store, id, max).await
-    }
-
-    async fn cancel(
-        _: &Self::Bindings,
-        store: &mut Store<WasmHostState>,
-        id: u32,
-    ) -> wasmtime::Result<()> {
-        super::streams::cancel(store, id).await
-    }
+    returned_streams!();
 }
 
 /// `camel:plugin@1.0.0` world `bean`: `init(config)`, `methods()` and
@@ -77,45 +63,9 @@ impl PluginWorld for CompatBeanWorld {
     const NAME: &'static str = "bean (camel:plugin@1.0.0)";
     const COMPAT: bool = true;
     const RECYCLE_AFTER: Option<u64> = ASYNC_RECYCLE_AFTER;
-    type Pre = bean::BeanPre<WasmHostState>;
-    type Bindings = bean::Bean;
-    type InitArgs = Vec<(String, String)>;
+    world_bindings!(bean::BeanPre, bean::Bean, init(config));
 
-    fn pre(pre: InstancePre<WasmHostState>) -> wasmtime::Result<Self::Pre> {
-        bean::BeanPre::new(pre)
-    }
-
-    async fn instantiate(
-        pre: &Self::Pre,
-        store: &mut Store<WasmHostState>,
-    ) -> wasmtime::Result<Self::Bindings> {
-        pre.instantiate_async(store).await
-    }
-
-    async fn init(
-        bindings: &Self::Bindings,
-        store: &mut Store<WasmHostState>,
-        args: &Vec<(String, String)>,
-    ) -> wasmtime::Result<Result<(), String>> {
-        bindings.call_init(store, args).await
-    }
-
-    async fn next(
-        _: &Self::Bindings,
-        store: &mut Store<WasmHostState>,
-        id: u32,
-        max: u32,
-    ) -> wasmtime::Result<NextPiece> {
-        super::streams::next_piece(store, id, max).await
-    }
-
-    async fn cancel(
-        _: &Self::Bindings,
-        store: &mut Store<WasmHostState>,
-        id: u32,
-    ) -> wasmtime::Result<()> {
-        super::streams::cancel(store, id).await
-    }
+    returned_streams!();
 }
 
 /// `camel:plugin@1.0.0` world `authorization-policy`: `init(config)` and
@@ -129,28 +79,11 @@ impl PluginWorld for CompatPolicyWorld {
     const MAY_CALL: bool = false;
     const STATE_WRITES_BY_DEFAULT: bool = false;
     const COMPAT: bool = true;
-    type Pre = policy::AuthorizationPolicyPre<WasmHostState>;
-    type Bindings = policy::AuthorizationPolicy;
-    type InitArgs = Vec<(String, String)>;
-
-    fn pre(pre: InstancePre<WasmHostState>) -> wasmtime::Result<Self::Pre> {
-        policy::AuthorizationPolicyPre::new(pre)
-    }
-
-    async fn instantiate(
-        pre: &Self::Pre,
-        store: &mut Store<WasmHostState>,
-    ) -> wasmtime::Result<Self::Bindings> {
-        pre.instantiate_async(store).await
-    }
-
-    async fn init(
-        bindings: &Self::Bindings,
-        store: &mut Store<WasmHostState>,
-        args: &Vec<(String, String)>,
-    ) -> wasmtime::Result<Result<(), String>> {
-        bindings.call_init(store, args).await
-    }
+    world_bindings!(
+        policy::AuthorizationPolicyPre,
+        policy::AuthorizationPolicy,
+        init(config)
+    );
 }
 
 /// `camel:plugin@1.0.0` world `source`: `configure(config)` and
@@ -164,26 +97,5 @@ impl PluginWorld for CompatSourceWorld {
     const NAME: &'static str = "source (camel:plugin@1.0.0)";
     const MAY_CALL: bool = false;
     const COMPAT: bool = true;
-    type Pre = source::SourcePre<WasmHostState>;
-    type Bindings = source::Source;
-    type InitArgs = ();
-
-    fn pre(pre: InstancePre<WasmHostState>) -> wasmtime::Result<Self::Pre> {
-        source::SourcePre::new(pre)
-    }
-
-    async fn instantiate(
-        pre: &Self::Pre,
-        store: &mut Store<WasmHostState>,
-    ) -> wasmtime::Result<Self::Bindings> {
-        pre.instantiate_async(store).await
-    }
-
-    async fn init(
-        _bindings: &Self::Bindings,
-        _store: &mut Store<WasmHostState>,
-        _args: &(),
-    ) -> wasmtime::Result<Result<(), String>> {
-        Ok(Ok(()))
-    }
+    world_bindings!(source::SourcePre, source::Source, init none);
 }
