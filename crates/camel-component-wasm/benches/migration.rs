@@ -15,6 +15,13 @@
 //!
 //! Each exchange is a fresh `Exchange::new_in_out(Message::new(body))`
 //! carrying the previous reply's 100-byte text body.
+//!
+//! Group `migration/stream/produce-64MiB`: a body the plugin streams out
+//! after its call, 64 MiB of `x` in 64 KiB pieces, drained by the caller:
+//! `wasm_producer` (`wasm:stream_producer.wasm`, this host's `body-source`
+//! export pulled piece by piece) against `compat_producer`
+//! (`wasm:compat_plugin.wasm`, mode `generate`: a `stream<u8>` written by a
+//! task that outlives `process`, pulled through the store's event loop).
 //! `cargo bench -p camel-component-wasm --bench migration` (~15 s).
 
 use std::sync::Arc;
@@ -75,6 +82,17 @@ async fn start(runtime: WasmRuntime) -> (CamelContext, Vec<(&'static str, BoxPro
             .await
             .expect("add route");
     }
+    for (id, guest) in [
+        ("wasm_producer", camel_wasm_test_artifacts::STREAM_PRODUCER),
+        ("compat_producer", camel_wasm_test_artifacts::COMPAT_PLUGIN),
+    ] {
+        let route = RouteBuilder::from(&format!("direct:{id}"))
+            .route_id(id)
+            .to(format!("wasm:{}", file_name(guest)))
+            .build()
+            .expect("route");
+        ctx.add_route_definition(route).await.expect("add route");
+    }
     ctx.start().await.expect("start");
     let mut producers = Vec::new();
     for (id, _) in routes {
@@ -107,6 +125,54 @@ async fn run(producer: &BoxProcessor, iters: u64) -> Duration {
     elapsed
 }
 
+/// 64 MiB, as both producers are asked for it.
+const PRODUCED: u64 = 64 << 20;
+
+/// The exchange that asks `route`'s plugin for a produced body.
+fn produce_request(route: &str) -> Exchange {
+    let mut exchange = Exchange::new_in_out(Message::new(Body::Empty));
+    exchange.input.set_header("size", PRODUCED.to_string());
+    if route == "compat_producer" {
+        exchange.input.set_header("mode", "generate");
+    }
+    exchange
+}
+
+/// One produced body, drained; returns its length.
+async fn produce(producer: &BoxProcessor, route: &str) -> u64 {
+    let reply = producer
+        .clone()
+        .oneshot(produce_request(route))
+        .await
+        .expect("exchange");
+    let Exchange { input, output, .. } = reply;
+    let Body::Stream(stream) = output.unwrap_or(input).body else {
+        panic!("{route}: not a stream body");
+    };
+    let mut pieces = stream.stream.lock().await.take().expect("unread stream");
+    let mut drained = 0;
+    while let Some(piece) = futures::StreamExt::next(&mut pieces).await {
+        drained += piece.expect("piece").len() as u64;
+    }
+    drained
+}
+
+fn produced_streams(c: &mut Criterion, rt: &tokio::runtime::Runtime, ctx: &CamelContext) {
+    let mut group = c.benchmark_group("migration/stream/produce-64MiB");
+    group.throughput(Throughput::Bytes(PRODUCED));
+    group.sample_size(10);
+    for route in ["wasm_producer", "compat_producer"] {
+        let uri = format!("direct:{route}");
+        let (producer, _) = rt.block_on(ready_producer(ctx, &uri, || produce_request(route)));
+        group.bench_function(route, |b| {
+            b.to_async(rt).iter(|| async {
+                assert_eq!(produce(&producer, route).await, PRODUCED);
+            })
+        });
+    }
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
     let rt = current_thread();
     let runtime = WasmRuntime::new().expect("wasm runtime");
@@ -119,6 +185,7 @@ fn benches(c: &mut Criterion) {
         });
     }
     group.finish();
+    produced_streams(c, &rt, &ctx);
     rt.block_on(async move {
         let mut ctx = ctx;
         ctx.stop().await.expect("stop");
