@@ -59,8 +59,9 @@ impl PluginKind {
                  route's `security_policy: { wasm: <name> }`"
             }
             PluginKind::Source => {
-                "a route's start: `from: wasm:<file>.wasm?listen=…` (HTTP) or \
-                 `?allow-timer=true` (timer)"
+                "a route's start: `from: wasm:<file>.wasm?listen=<host:port>` (HTTP; a \
+                 `camel:wasm` source may ask for a timer instead, granted by \
+                 `allow-timer=true`)"
             }
         }
     }
