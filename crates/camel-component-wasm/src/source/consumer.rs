@@ -10,13 +10,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use camel_api::CamelError;
-use camel_component_api::{ConcurrencyModel, Consumer, ConsumerContext, ConsumerStartupMode};
+use camel_component_api::{
+    ConcurrencyModel, Consumer, ConsumerContext, ConsumerStartupMode, SecurityContext,
+};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::instance_pool::InstancePool;
+use crate::source::edge_auth::EdgeAuth;
 use crate::source::guest::{Plan, SourceGuest};
 use crate::source::http::Served;
 use crate::source::listener;
@@ -29,6 +32,8 @@ pub(crate) struct WasmSource {
     uri: String,
     pool: Arc<InstancePool<SourceWorld>>,
     options: SourceOptions,
+    /// Who may send requests, from the route's security plan.
+    auth: EdgeAuth,
     stop: CancellationToken,
     /// The listener and timer tasks; `stop` waits for them.
     workers: Option<JoinHandle<()>>,
@@ -46,6 +51,7 @@ impl WasmSource {
             uri,
             pool,
             options,
+            auth: EdgeAuth::Open,
             stop: CancellationToken::new(),
             workers: None,
             watcher: None,
@@ -100,6 +106,7 @@ impl WasmSource {
                 max_body: self.pool.plugin.config.max_stream_bytes,
                 read_timeout: self.pool.plugin.config.timeout,
                 stop: self.stop.clone(),
+                auth: self.auth.clone(),
             });
             workers.spawn(listener::serve(listener, served, self.options.grace));
         }
@@ -171,5 +178,9 @@ impl Consumer for WasmSource {
 
     fn background_task_handle(&mut self) -> Option<JoinHandle<Result<(), CamelError>>> {
         self.watcher.take()
+    }
+
+    fn set_security_context(&mut self, context: SecurityContext) {
+        self.auth = EdgeAuth::from_context(context);
     }
 }

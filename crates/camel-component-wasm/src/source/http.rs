@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bindings::{wit, wit_source};
 use crate::error::{GuestError, WasmError};
+use crate::source::edge_auth::EdgeAuth;
 use crate::source::guest::{self, Outcome, SourceGuest};
 use crate::source::listener::{Handler, ResponseBody, busy, plain, whole};
 
@@ -39,6 +40,8 @@ pub(crate) struct Served {
     /// How long reading a request body may take.
     pub(crate) read_timeout: Duration,
     pub(crate) stop: CancellationToken,
+    /// Who may send requests.
+    pub(crate) auth: EdgeAuth,
 }
 
 impl Handler for Served {
@@ -55,6 +58,11 @@ impl Handler for Served {
             return self.busy("stopping");
         }
         let (parts, body) = request.into_parts();
+        // Before the body is read and before the plugin sees anything.
+        let caller = match self.auth.authenticate(&parts.headers, &parts.uri).await {
+            Ok(caller) => caller,
+            Err(refused) => return refused,
+        };
         // A client trickling its body holds an admission: bounded by the
         // plugin's `timeout`.
         let read = tokio::time::timeout(
@@ -94,29 +102,31 @@ impl Handler for Served {
                 wit::Body::Bytes(Vec::from(bytes))
             },
         });
-        match self.guest.on_event(&event).await {
-            Err(err) => failure(&err, self.retry_after),
-            Ok(Outcome::Skip) => plain(StatusCode::NO_CONTENT, ""),
-            Ok(Outcome::Respond(response)) => respond(response, Body::Empty).await,
-            Ok(Outcome::Submit(exchange)) if exchange.pattern == ExchangePattern::InOnly => {
-                match self.ctx.send(*exchange).await {
-                    Ok(()) => plain(StatusCode::ACCEPTED, ""),
-                    Err(err) => route_failure(&err, self.retry_after),
-                }
-            }
-            Ok(Outcome::Submit(exchange)) => match self.ctx.send_and_wait(*exchange).await {
-                Ok(mut reply) => match self.guest.on_reply(&reply).await {
-                    Ok(response) => {
-                        let body = match reply.output.take() {
-                            Some(output) => output.body,
-                            None => std::mem::take(&mut reply.input.body),
-                        };
-                        respond(response, body).await
-                    }
-                    Err(err) => failure(&err, self.retry_after),
-                },
+        let mut exchange = match self.guest.on_event(&event).await {
+            Err(err) => return failure(&err, self.retry_after),
+            Ok(Outcome::Skip) => return plain(StatusCode::NO_CONTENT, ""),
+            Ok(Outcome::Respond(response)) => return respond(response, Body::Empty).await,
+            Ok(Outcome::Submit(exchange)) => exchange,
+        };
+        caller.install(&mut exchange);
+        if exchange.pattern == ExchangePattern::InOnly {
+            return match self.ctx.send(*exchange).await {
+                Ok(()) => plain(StatusCode::ACCEPTED, ""),
                 Err(err) => route_failure(&err, self.retry_after),
+            };
+        }
+        match self.ctx.send_and_wait(*exchange).await {
+            Ok(mut reply) => match self.guest.on_reply(&reply).await {
+                Ok(response) => {
+                    let body = match reply.output.take() {
+                        Some(output) => output.body,
+                        None => std::mem::take(&mut reply.input.body),
+                    };
+                    respond(response, body).await
+                }
+                Err(err) => failure(&err, self.retry_after),
             },
+            Err(err) => route_failure(&err, self.retry_after),
         }
     }
 

@@ -11,6 +11,7 @@
 //! back-off if it keeps failing).
 
 mod consumer;
+pub(crate) mod edge_auth;
 mod guest;
 mod http;
 pub(crate) mod listener;

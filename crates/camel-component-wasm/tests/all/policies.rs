@@ -15,7 +15,7 @@ use camel_wasm_test_artifacts as guests;
 use serde_json::json;
 
 use crate::project::{Project, principal};
-use crate::support::{guest_dir, send_direct, shared_runtime};
+use crate::support::{free_port, guest_dir, send_direct, shared_runtime};
 
 const CAMEL_TOML: &str = r#"
 [components.wasm]
@@ -80,6 +80,7 @@ fn policy_project(camel_toml: &str) -> Project {
             (guests::POLICY_ROLES, "roles.wasm"),
             (guests::POLICY_HOSTILE, "hostile.wasm"),
             (guests::ECHO, "processor.wasm"),
+            (guests::SOURCE_WEBHOOK, "webhook.wasm"),
         ],
     )
 }
@@ -127,6 +128,64 @@ async fn a_yaml_route_lets_in_only_the_role_its_camel_toml_config_names() {
         matches!(anonymous, Err(CamelError::Unauthenticated(_))),
         "{anonymous:?}"
     );
+}
+
+/// A `wasm:` source route with a `security_policy`: its listener
+/// authenticates each request with the route's provider before the plugin
+/// sees it (401 without valid credentials), and the caller's principal
+/// rides on the exchange, where the route's policy decides (403).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wasm_source_route_authenticates_its_callers_at_the_edge() {
+    let port = free_port();
+    let routes = format!(
+        r#"
+routes:
+  - id: hook
+    from: "wasm:webhook.wasm?listen=127.0.0.1:{port}"
+    security_policy: {{ wasm: auditors }}
+    steps:
+      - to: mock:hooked
+"#
+    );
+    let project = policy_project(CAMEL_TOML);
+    let secured = project.start_secured(&routes, &users()).await;
+    let client = reqwest::Client::new();
+    let order = |token: Option<&str>| {
+        let request = client
+            .post(format!("http://127.0.0.1:{port}/orders"))
+            .body(r#"{"id": 7}"#);
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+        .send()
+    };
+
+    let anonymous = order(None).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
+    assert_eq!(order(Some("forged-token")).await.unwrap().status(), 401);
+    assert_eq!(secured.received("hooked").await, 0);
+
+    // Authenticated but without the role: the route's policy denies.
+    assert_eq!(order(Some("bob-token")).await.unwrap().status(), 403);
+    assert_eq!(secured.received("hooked").await, 0);
+
+    let granted = order(Some("alice-token")).await.unwrap();
+    assert_eq!(granted.status(), 200);
+    assert_eq!(secured.received("hooked").await, 1);
+    let delivered = secured
+        .mock
+        .get_endpoint("hooked")
+        .unwrap()
+        .get_received_exchanges()
+        .await;
+    assert_eq!(
+        delivered[0].property(camel_api::security_policy::PRINCIPAL_SUBJECT_KEY),
+        Some(&json!("alice"))
+    );
+    let mut ctx = secured.ctx;
+    ctx.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]

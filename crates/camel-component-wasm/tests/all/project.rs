@@ -111,8 +111,9 @@ impl Project {
             .await
     }
 
-    /// A started context whose YAML `routes` are guarded by the policies
-    /// of Camel.toml, with callers authenticated by `users`' tokens.
+    /// A started context (wasm, direct and mock components) whose YAML
+    /// `routes` are guarded by the policies of Camel.toml, with callers
+    /// authenticated by `users`' tokens.
     pub(crate) async fn start_secured(&self, routes: &str, users: &[(&str, Principal)]) -> Secured {
         let policies = self.policies().await.unwrap();
         let authenticator = authenticator(users);
@@ -122,6 +123,8 @@ impl Project {
         );
         security.evaluator_registry = Some(policies.permission_evaluators());
         let mut ctx = CamelContext::builder().build().await.unwrap();
+        let component = self.component(&self.config(None), Some(&ctx));
+        ctx.register_component(component);
         ctx.register_component(DirectComponent::new());
         let mock = MockComponent::new();
         ctx.register_component(mock.clone());

@@ -16,16 +16,7 @@ use camel_core::{CamelContext, RouteDefinition};
 use camel_wasm_test_artifacts as guests;
 use serde_json::json;
 
-use crate::support::{guest_dir, shared_runtime};
-
-/// A port the OS just handed out (and took back).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::support::{free_port, guest_dir, shared_runtime};
 
 fn file(artifact: &str) -> String {
     Path::new(artifact)
