@@ -81,6 +81,7 @@ fn policy_project(camel_toml: &str) -> Project {
             (guests::POLICY_HOSTILE, "hostile.wasm"),
             (guests::ECHO, "processor.wasm"),
             (guests::SOURCE_WEBHOOK, "webhook.wasm"),
+            (guests::COMPAT_SOURCE, "compat-source.wasm"),
         ],
     )
 }
@@ -130,13 +131,14 @@ async fn a_yaml_route_lets_in_only_the_role_its_camel_toml_config_names() {
     );
 }
 
-/// A `wasm:` source route with a `security_policy`: its listener
-/// authenticates each request with the route's provider before the plugin
-/// sees it (401 without valid credentials), and the caller's principal
-/// rides on the exchange, where the route's policy decides (403).
+/// `wasm:` source routes with a `security_policy`, of both contracts:
+/// their listener authenticates each request with the route's provider
+/// before the plugin sees it (401 without valid credentials), and the
+/// caller's principal rides on the exchange, where the route's policy
+/// decides.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_wasm_source_route_authenticates_its_callers_at_the_edge() {
-    let port = free_port();
+async fn wasm_source_routes_authenticate_their_callers_at_the_edge() {
+    let (port, compat_port) = (free_port(), free_port());
     let routes = format!(
         r#"
 routes:
@@ -145,14 +147,19 @@ routes:
     security_policy: {{ wasm: auditors }}
     steps:
       - to: mock:hooked
+  - id: compat-hook
+    from: "wasm:compat-source.wasm?bind=127.0.0.1:{compat_port}"
+    security_policy: {{ wasm: auditors }}
+    steps:
+      - to: mock:compat-hooked
 "#
     );
     let project = policy_project(CAMEL_TOML);
     let secured = project.start_secured(&routes, &users()).await;
     let client = reqwest::Client::new();
-    let order = |token: Option<&str>| {
+    let post = |port: u16, path: &str, token: Option<&str>| {
         let request = client
-            .post(format!("http://127.0.0.1:{port}/orders"))
+            .post(format!("http://127.0.0.1:{port}{path}"))
             .body(r#"{"id": 7}"#);
         match token {
             Some(token) => request.bearer_auth(token),
@@ -160,30 +167,66 @@ routes:
         }
         .send()
     };
+    let subjects = async |endpoint: &str| -> Vec<serde_json::Value> {
+        let Some(endpoint) = secured.mock.get_endpoint(endpoint) else {
+            return Vec::new();
+        };
+        let key = camel_api::security_policy::PRINCIPAL_SUBJECT_KEY;
+        endpoint
+            .get_received_exchanges()
+            .await
+            .iter()
+            .filter_map(|e| e.property(key).cloned())
+            .collect()
+    };
 
-    let anonymous = order(None).await.unwrap();
-    assert_eq!(anonymous.status(), 401);
-    assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
-    assert_eq!(order(Some("forged-token")).await.unwrap().status(), 401);
-    assert_eq!(secured.received("hooked").await, 0);
+    for (port, path) in [(port, "/orders"), (compat_port, "/")] {
+        let anonymous = post(port, path, None).await.unwrap();
+        assert_eq!(anonymous.status(), 401, "{path}");
+        assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
+        let forged = post(port, path, Some("forged-token")).await.unwrap();
+        assert_eq!(forged.status(), 401, "{path}");
+    }
 
-    // Authenticated but without the role: the route's policy denies.
-    assert_eq!(order(Some("bob-token")).await.unwrap().status(), 403);
-    assert_eq!(secured.received("hooked").await, 0);
-
-    let granted = order(Some("alice-token")).await.unwrap();
-    assert_eq!(granted.status(), 200);
-    assert_eq!(secured.received("hooked").await, 1);
-    let delivered = secured
-        .mock
-        .get_endpoint("hooked")
-        .unwrap()
-        .get_received_exchanges()
-        .await;
+    // `camel:wasm`: the route's reply is the response; without the role
+    // the route's policy denies.
     assert_eq!(
-        delivered[0].property(camel_api::security_policy::PRINCIPAL_SUBJECT_KEY),
-        Some(&json!("alice"))
+        post(port, "/orders", Some("bob-token"))
+            .await
+            .unwrap()
+            .status(),
+        403
     );
+    assert_eq!(
+        post(port, "/orders", Some("alice-token"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(subjects("hooked").await, [json!("alice")]);
+
+    // `camel:plugin`: 202 once the plugin has the request; the route then
+    // denies bob's exchange and takes alice's, with her principal.
+    assert_eq!(
+        post(compat_port, "/", Some("bob-token"))
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    assert_eq!(
+        post(compat_port, "/", Some("alice-token"))
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while subjects("compat-hooked").await.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(subjects("compat-hooked").await, [json!("alice")]);
     let mut ctx = secured.ctx;
     ctx.stop().await.unwrap();
 }

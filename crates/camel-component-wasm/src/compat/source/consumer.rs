@@ -18,7 +18,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use camel_api::CamelError;
-use camel_component_api::{ConcurrencyModel, Consumer, ConsumerContext, ConsumerStartupMode};
+use camel_component_api::{
+    ConcurrencyModel, Consumer, ConsumerContext, ConsumerStartupMode, SecurityContext,
+};
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, Notify, Semaphore, mpsc};
 use tokio::task::JoinHandle;
@@ -31,6 +33,7 @@ use super::runner::{Configured, Ended, Runner};
 use crate::compat::worlds::CompatSourceWorld;
 use crate::error::WasmError;
 use crate::instance_pool::InstancePool;
+use crate::source::edge_auth::{Caller, EdgeAuth};
 use crate::source::listener;
 use crate::source::options::SourceOptions;
 
@@ -44,6 +47,8 @@ pub(super) struct CompatSource {
     pool: Arc<InstancePool<CompatSourceWorld>>,
     options: SourceOptions,
     config: Vec<(String, String)>,
+    /// Who may send requests, from the route's security plan.
+    auth: EdgeAuth,
     stop: CancellationToken,
     /// The HTTP server and the guest's task; `stop` waits for them.
     tasks: Option<JoinHandle<()>>,
@@ -63,6 +68,7 @@ impl CompatSource {
             pool,
             options,
             config,
+            auth: EdgeAuth::Open,
             stop: CancellationToken::new(),
             tasks: None,
             watcher: None,
@@ -206,6 +212,7 @@ impl Consumer for CompatSource {
             max_body: config.max_stream_bytes,
             idle: config.stream_timeout,
             stop: self.stop.clone(),
+            auth: self.auth.clone(),
         });
         let link = Arc::new(Link {
             requests: Mutex::new(waiting),
@@ -215,6 +222,7 @@ impl Consumer for CompatSource {
             budget: config.result_budget(),
             accepted: AtomicU64::new(0),
             progress: Notify::new(),
+            caller: std::sync::Mutex::new(Caller::default()),
         });
         let server = tokio::spawn(listener::serve(socket, inbox, self.options.grace));
         let guest = tokio::spawn(supervise(
@@ -267,5 +275,9 @@ impl Consumer for CompatSource {
 
     fn background_task_handle(&mut self) -> Option<JoinHandle<Result<(), CamelError>>> {
         self.watcher.take()
+    }
+
+    fn set_security_context(&mut self, context: SecurityContext) {
+        self.auth = EdgeAuth::from_context(context);
     }
 }

@@ -23,6 +23,7 @@ use crate::compat::bindings::types::{WasmBody, WasmError, WasmExchange};
 use crate::compat::{convert, streams};
 use crate::convert::ConvertError;
 use crate::host_state::{CallState, WasmHostState};
+use crate::source::edge_auth::Caller;
 
 /// The `http-listener` resource: the one listener the host opened for the
 /// source. It carries nothing; the requests come through the [`Link`].
@@ -50,6 +51,11 @@ pub(crate) struct Link {
     pub(super) accepted: AtomicU64,
     /// Woken at each accepted exchange.
     pub(super) progress: Notify,
+    /// Who sent the request the guest accepted last: its principal goes on
+    /// the exchanges the guest submits (a `sequential` source serves one
+    /// request at a time; an exchange submitted before any request carries
+    /// none, and a secured route refuses it).
+    pub(super) caller: std::sync::Mutex<Caller>,
 }
 
 impl Link {
@@ -109,6 +115,7 @@ impl source_host::HostWithStore<WasmHostState> for HasSelf<WasmHostState> {
             if pending.taken.send(()).is_err() {
                 continue;
             }
+            *link.caller.lock().unwrap_or_else(|p| p.into_inner()) = pending.caller;
             let metadata = metadata_of(&pending.headers);
             let stream = body_of(pending.body, pending.cut);
             let body = streams::hand_over_stream(accessor, stream, &metadata)
@@ -130,7 +137,11 @@ impl source_host::HostWithStore<WasmHostState> for HasSelf<WasmHostState> {
         if link.stop.is_cancelled() {
             return Ok(SubmitOutcome::Stopped);
         }
-        let exchange = into_exchange(accessor, &link, exchange)?;
+        let mut exchange = into_exchange(accessor, &link, exchange)?;
+        link.caller
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .install(&mut exchange);
         tokio::select! {
             sent = link.ctx.send(exchange) => Ok(match sent {
                 Ok(()) => {

@@ -23,6 +23,7 @@ use hyper::{Request, Response, StatusCode};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::source::edge_auth::{Caller, EdgeAuth};
 use crate::source::listener::{Handler, ResponseBody, busy, plain};
 
 /// Body pieces buffered between the client and the guest.
@@ -43,6 +44,8 @@ pub(super) struct Pending {
     /// Told when the guest takes the request (it is gone if the client
     /// gave up waiting).
     pub(super) taken: oneshot::Sender<()>,
+    /// Who sent it (for a route that authenticates its callers).
+    pub(super) caller: Caller,
 }
 
 /// Answers the requests of one source listener.
@@ -59,6 +62,8 @@ pub(super) struct Inbox {
     /// `stream-timeout`: the longest a body may go without progress.
     pub(super) idle: Duration,
     pub(super) stop: CancellationToken,
+    /// Who may send requests.
+    pub(super) auth: EdgeAuth,
 }
 
 impl Handler for Inbox {
@@ -77,6 +82,11 @@ impl Handler for Inbox {
             return busy("stopping", self.retry_after);
         }
         let (parts, body) = request.into_parts();
+        // Before the body is read and before the plugin sees anything.
+        let caller = match self.auth.authenticate(&parts.headers, &parts.uri).await {
+            Ok(caller) => caller,
+            Err(refused) => return refused,
+        };
         let (pieces, received) = mpsc::channel(BODY_PIECES);
         let cut = Arc::new(OnceLock::new());
         // Until its body has ended whole, the request may be cut: then the
@@ -100,6 +110,7 @@ impl Handler for Inbox {
             body: received,
             cut,
             taken,
+            caller,
         };
         let handed = tokio::time::timeout(self.wait, async {
             self.requests.send(pending).await.ok()?;
