@@ -16,7 +16,8 @@ use crate::error::{Result, WasmError};
 impl WasmBundle {
     /// A bundle configured from a Camel.toml's `[components.wasm]` table
     /// (`plugins_dir`, default `plugins`, resolved against `project_root`,
-    /// plus endpoint defaults).
+    /// plus endpoint defaults), with the `[binds."<addr>"]
+    /// allow_public_exposure = true` acknowledgements for sources.
     ///
     /// # Errors
     ///
@@ -28,11 +29,18 @@ impl WasmBundle {
             .get(<WasmBundle as ComponentBundle>::config_key())
             .cloned()
             .unwrap_or_else(|| toml::Value::Table(Default::default()));
-        WasmBundle::from_toml(table)
+        let mut bundle = WasmBundle::from_toml(table)
             .map(|bundle| bundle.rooted_at(project_root))
             .map_err(|e| WasmError::Config {
                 reason: e.to_string(),
-            })
+            })?;
+        // rust-camel's per-bind acknowledgements cover wasm sources too.
+        for (bind, exposure) in &config.binds {
+            if exposure.allow_public_exposure {
+                bundle = bundle.acknowledge_public_exposure(bind.clone());
+            }
+        }
+        Ok(bundle)
     }
 }
 

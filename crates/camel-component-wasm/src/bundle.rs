@@ -62,6 +62,14 @@ impl WasmBundle {
         self
     }
 
+    /// See [`WasmComponentBuilder::acknowledge_public_exposure`].
+    ///
+    /// [`WasmComponentBuilder::acknowledge_public_exposure`]: crate::WasmComponentBuilder::acknowledge_public_exposure
+    pub fn acknowledge_public_exposure(mut self, bind: impl Into<String>) -> Self {
+        self.builder = self.builder.acknowledge_public_exposure(bind);
+        self
+    }
+
     /// Resolves a relative base directory against `root`.
     pub fn rooted_at(mut self, root: &std::path::Path) -> Self {
         self.builder = self.builder.rooted_at(root);

@@ -55,6 +55,9 @@ struct ComponentInner {
     metrics_interval: std::time::Duration,
     /// The health checks of the beans and policies loaded so far.
     health_checks: std::sync::Mutex<Vec<Arc<dyn AsyncHealthCheck>>>,
+    /// Bind addresses on which unauthenticated source routes may listen
+    /// beyond loopback.
+    public_binds: std::collections::HashSet<String>,
 }
 
 impl std::fmt::Debug for WasmComponent {
@@ -90,6 +93,7 @@ impl WasmComponent {
             runtime: None,
             metrics: None,
             metrics_interval: DEFAULT_FLUSH_INTERVAL,
+            public_binds: Default::default(),
         }
     }
 
@@ -150,7 +154,10 @@ impl WasmComponent {
         }
         let mut params = parts.params.clone();
         let compat_options = take_compat_source_options(&mut params)?;
-        let source_options = SourceOptions::take_from(&mut params)?;
+        let mut source_options = SourceOptions::take_from(&mut params)?;
+        source_options.public_exposure_acked = source_options
+            .listen
+            .is_some_and(|address| self.inner.public_binds.contains(&address.to_string()));
         let config = self.inner.defaults.clone().with_options(&params)?;
         self.check_fits_runtime(&config)?;
         let file = module_path::read(&self.inner.base_dir, &parts.path, config.max_module_size)?;
@@ -602,6 +609,7 @@ pub struct WasmComponentBuilder {
     runtime: Option<WasmRuntime>,
     metrics: Option<Arc<dyn MetricsCollector>>,
     metrics_interval: std::time::Duration,
+    public_binds: std::collections::HashSet<String>,
 }
 
 impl std::fmt::Debug for WasmComponentBuilder {
@@ -644,6 +652,19 @@ impl WasmComponentBuilder {
         self
     }
 
+    /// Acknowledges that source routes without authentication may listen
+    /// on `bind` (`"0.0.0.0:8080"`, as a `listen` option spells it) although
+    /// it is not a loopback address; without this such a route does not
+    /// start. rust-camel's `[binds."<addr>"] allow_public_exposure = true`
+    /// in Camel.toml does the same ([`WasmBundle::from_camel_config`] reads
+    /// it). Each such route still logs a warning when it starts.
+    ///
+    /// [`WasmBundle::from_camel_config`]: crate::WasmBundle::from_camel_config
+    pub fn acknowledge_public_exposure(mut self, bind: impl Into<String>) -> Self {
+        self.public_binds.insert(bind.into());
+        self
+    }
+
     /// Resolves a relative base directory against `root`.
     pub fn rooted_at(mut self, root: &Path) -> Self {
         if self.base_dir.is_relative() {
@@ -679,6 +700,7 @@ impl WasmComponentBuilder {
                 metrics: self.metrics,
                 metrics_interval: self.metrics_interval,
                 health_checks: Default::default(),
+                public_binds: self.public_binds,
             }),
         })
     }

@@ -88,6 +88,9 @@ impl WasmSource {
             if self.options.path.as_ref().is_some_and(|p| *p != path) {
                 return Err(self.refused(&format!("the HTTP path `{path}` (the `path` option)")));
             }
+            self.auth
+                .check_exposure(address, self.options.public_exposure_acked, &self.uri)
+                .map_err(CamelError::Config)?;
             let listener = TcpListener::bind(address).await.map_err(|err| {
                 CamelError::Config(format!("{}: cannot listen on {address}: {err}", self.uri))
             })?;

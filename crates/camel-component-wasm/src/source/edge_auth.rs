@@ -80,6 +80,37 @@ impl EdgeAuth {
         }
     }
 
+    /// rust-camel's per-bind exposure gate, for a source's listener: a
+    /// route that does not authenticate its callers may listen beyond
+    /// loopback only if the operator acknowledged it for that address
+    /// (and then it logs a warning each time it starts). `Err` says why
+    /// the route may not start.
+    pub(crate) fn check_exposure(
+        &self,
+        address: std::net::SocketAddr,
+        acknowledged: bool,
+        uri: &str,
+    ) -> Result<(), String> {
+        if address.ip().is_loopback() || matches!(self, EdgeAuth::Required { .. }) {
+            return Ok(());
+        }
+        if acknowledged {
+            tracing::warn!(
+                bind = %address,
+                %uri,
+                "wasm source route without authentication exposed on a non-loopback address \
+                 per operator acknowledgement"
+            );
+            return Ok(());
+        }
+        Err(format!(
+            "{uri}: listening on {address} would expose a route without authentication beyond \
+             loopback; give the route a security_policy, listen on 127.0.0.1, or acknowledge it \
+             with [binds.\"{address}\"] allow_public_exposure = true in Camel.toml \
+             (WasmComponentBuilder::acknowledge_public_exposure)"
+        ))
+    }
+
     /// Authenticates one request by its headers and URI; `Err` is the
     /// response to send instead (`401`, with `WWW-Authenticate`).
     pub(crate) async fn authenticate(

@@ -38,6 +38,10 @@ pub(crate) struct SourceOptions {
     pub(crate) retry_after: Duration,
     /// `grace`: how long stopping waits for requests in flight.
     pub(crate) grace: Duration,
+    /// Not a URI option: whether the operator acknowledged that `listen`
+    /// may expose unauthenticated routes beyond loopback (Camel.toml
+    /// `[binds."<addr>"] allow_public_exposure`, or the builder).
+    pub(crate) public_exposure_acked: bool,
 }
 
 impl Default for SourceOptions {
@@ -49,6 +53,7 @@ impl Default for SourceOptions {
             max_pending: DEFAULT_MAX_PENDING,
             retry_after: DEFAULT_RETRY_AFTER,
             grace: DEFAULT_GRACE,
+            public_exposure_acked: false,
         }
     }
 }

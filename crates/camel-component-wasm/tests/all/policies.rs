@@ -135,7 +135,8 @@ async fn a_yaml_route_lets_in_only_the_role_its_camel_toml_config_names() {
 /// their listener authenticates each request with the route's provider
 /// before the plugin sees it (401 without valid credentials), and the
 /// caller's principal rides on the exchange, where the route's policy
-/// decides.
+/// decides. Authenticated, a route may listen beyond loopback without an
+/// exposure acknowledgement (the `camel:wasm` one binds 0.0.0.0).
 #[tokio::test(flavor = "multi_thread")]
 async fn wasm_source_routes_authenticate_their_callers_at_the_edge() {
     let (port, compat_port) = (free_port(), free_port());
@@ -143,7 +144,7 @@ async fn wasm_source_routes_authenticate_their_callers_at_the_edge() {
         r#"
 routes:
   - id: hook
-    from: "wasm:webhook.wasm?listen=127.0.0.1:{port}"
+    from: "wasm:webhook.wasm?listen=0.0.0.0:{port}"
     security_policy: {{ wasm: auditors }}
     steps:
       - to: mock:hooked

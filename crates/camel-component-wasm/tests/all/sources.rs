@@ -590,6 +590,68 @@ async fn a_taken_port_fails_the_start_with_a_clear_error() {
     drop(taken);
 }
 
+/// rust-camel's per-bind exposure gate: a source route without
+/// authentication listens beyond loopback only when the operator
+/// acknowledged that address (builder or Camel.toml `[binds]`), for both
+/// contracts. (A route that authenticates its callers needs no
+/// acknowledgement: `policies.rs`.)
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unauthenticated_source_listens_beyond_loopback_only_when_acknowledged() {
+    let port = free_port();
+    let public = format!(
+        "wasm:{}?listen=0.0.0.0:{port}",
+        file(guests::SOURCE_WEBHOOK)
+    );
+    let err = start_error(&public).await;
+    assert!(
+        err.contains("beyond loopback")
+            && err.contains(&format!(
+                "[binds.\"0.0.0.0:{port}\"] allow_public_exposure = true"
+            )),
+        "{err}"
+    );
+    let compat = format!("wasm:{}?bind=0.0.0.0:{port}", file(guests::COMPAT_SOURCE));
+    let err = start_error(&compat).await;
+    assert!(err.contains("beyond loopback"), "{err}");
+
+    // Acknowledged on the builder: it serves.
+    let mut ctx = CamelContext::builder().build().await.unwrap();
+    WasmBundle::new(guest_dir())
+        .with_runtime(shared_runtime())
+        .acknowledge_public_exposure(format!("0.0.0.0:{port}"))
+        .register_all(&mut ctx);
+    let gauge = Arc::new(Gauge::default());
+    ctx.add_route_definition(webhook_route(&public, None, Duration::ZERO, gauge))
+        .await
+        .unwrap();
+    ctx.start().await.unwrap();
+    let ok = post(&client(), port, r#"{"id": 1}"#).await;
+    assert_eq!(ok.status(), 201);
+    ctx.stop().await.unwrap();
+
+    // Acknowledged in Camel.toml, as for rust-camel's own listeners.
+    let project = crate::project::Project::new(
+        &format!(
+            "[components.wasm]\nplugins_dir = \"plugins\"\n\n\
+             [binds.\"0.0.0.0:{port}\"]\nallow_public_exposure = true\n"
+        ),
+        &[(guests::COMPAT_SOURCE, "compat-source.wasm")],
+    );
+    let routes = format!(
+        "routes:\n  - id: open\n    from: \"wasm:compat-source.wasm?bind=0.0.0.0:{port}\"\n    \
+         steps:\n      - to: mock:open\n"
+    );
+    let (mut ctx, _) = project.start_with_beans(None, &routes).await.unwrap();
+    let accepted = client()
+        .post(format!("http://127.0.0.1:{port}/"))
+        .body("hi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 202);
+    ctx.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_source_gets_only_the_triggers_its_endpoint_grants() {
     // No `listen`: no HTTP listener.

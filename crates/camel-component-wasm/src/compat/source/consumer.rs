@@ -187,6 +187,14 @@ impl Consumer for CompatSource {
                 return Err(err);
             }
         };
+        if let Err(reason) = self.auth.check_exposure(
+            listening.address,
+            self.options.public_exposure_acked,
+            &self.uri,
+        ) {
+            configured.release();
+            return Err(CamelError::Config(reason));
+        }
         let socket = match TcpListener::bind(listening.address).await {
             Ok(socket) => socket,
             Err(err) => {
