@@ -259,7 +259,8 @@ async fn load_beans(
 }
 
 /// Loads `[security.policies.wasm.*]` and `[security.permissions.*]`
-/// (provider `wasm`); returns what route compilation needs to find them.
+/// (provider `wasm`) and the `[security.native]` authenticator; returns
+/// what route compilation needs to find them.
 async fn load_policies(
     file: &ConfigFile,
     wasm: &WasmComponent,
@@ -296,7 +297,9 @@ async fn load_policies(
         }
         other => file.failure(&["security"], &chain(&other)),
     })?;
-    let mut context = SecurityCompileContext::new(None, Some(policies.security_policies()));
+    let authenticator = crate::auth::authenticator(file)?;
+    let mut context =
+        SecurityCompileContext::new(authenticator, Some(policies.security_policies()));
     context.evaluator_registry = Some(policies.permission_evaluators());
     Ok(context)
 }
