@@ -15,6 +15,7 @@ use wasmtime::component::Accessor;
 use super::bindings::types::{WasmBody, WasmError, WasmExchange, WasmMessage};
 use super::bindings::{bean::Bean, plugin::Plugin, policy::AuthorizationPolicy};
 use super::convert::{self, Outgoing};
+use super::returned;
 use super::streams::{self, Collected};
 use super::worlds::{CompatBeanWorld, CompatPolicyWorld, CompatProcessorWorld};
 use crate::body_stream::{self, Detached};
@@ -121,7 +122,7 @@ async fn gather(
                 continue;
             };
             if lazy.is_none() {
-                let (id, metadata) = streams::start_returning(accessor, handle)?;
+                let (id, metadata) = returned::start_returning(accessor, handle)?;
                 lazy = Some(Lazy { slot, id, metadata });
                 continue;
             }

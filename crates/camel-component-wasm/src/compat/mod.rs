@@ -19,6 +19,7 @@ mod bindings;
 pub(crate) mod calls;
 mod convert;
 mod host;
+mod returned;
 pub(crate) mod source;
 mod streams;
 pub(crate) mod worlds;

@@ -19,7 +19,7 @@ use crate::host_state::WasmHostState;
 use crate::world::{NextPiece, PluginWorld, world_bindings};
 
 /// `next` and `cancel` for a world whose results may carry stream bodies:
-/// the returned streams pulled after the call (`streams.rs`).
+/// the returned streams pulled after the call (`returned.rs`).
 macro_rules! returned_streams {
     () => {
         async fn next(
@@ -28,7 +28,7 @@ macro_rules! returned_streams {
             id: u32,
             max: u32,
         ) -> wasmtime::Result<NextPiece> {
-            super::streams::next_piece(store, id, max).await
+            super::returned::next_piece(store, id, max).await
         }
 
         async fn cancel(
@@ -36,7 +36,7 @@ macro_rules! returned_streams {
             store: &mut Store<WasmHostState>,
             id: u32,
         ) -> wasmtime::Result<()> {
-            super::streams::cancel(store, id).await
+            super::returned::cancel(store, id).await
         }
     };
 }
