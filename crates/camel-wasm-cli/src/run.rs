@@ -89,10 +89,13 @@ async fn run_until_stopped(args: RunArgs, grace: Option<Duration>) -> Result<Exi
     };
     // Fail on missing route files before anything is compiled.
     let route_files = routes::files(&args.routes, &file.config.routes, &file.root)?;
+    // Listening from here on: a signal that comes while the routes start
+    // stops them once they have, instead of killing the process.
+    let mut signals = StopSignals::listen()?;
     let mut ctx = Integration::build(&file, route_files, grace).await?;
     let grace = ctx.drain_timeout();
     let limit = grace.saturating_add(STOP_MARGIN);
-    let signal = shutdown_signal().await;
+    let signal = signals.next().await;
     eprintln!(
         "camel-wasm: {signal}: stopping; exchanges in flight get up to {:.1} s",
         grace.as_secs_f64()
@@ -100,7 +103,7 @@ async fn run_until_stopped(args: RunArgs, grace: Option<Duration>) -> Result<Exi
     // A second signal, or a stop that overruns the grace period, aborts.
     let stopped = tokio::select! {
         stopped = tokio::time::timeout(limit, ctx.stop()) => Some(stopped),
-        second = shutdown_signal() => {
+        second = signals.next() => {
             eprintln!("camel-wasm: {second} again: aborting");
             None
         }
@@ -318,25 +321,46 @@ fn about_the_file(error: &WasmError) -> bool {
     )
 }
 
-/// Waits for Ctrl-C or (on Unix) SIGTERM; returns which came.
-async fn shutdown_signal() -> &'static str {
+/// Ctrl-C and (on Unix) SIGTERM, listened to from their creation on.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = tokio::signal::ctrl_c() => "Ctrl-C",
-            },
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                "Ctrl-C"
-            }
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn listen() -> Result<Self, Failure> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let listen = |kind| {
+                signal(kind).map_err(|e| Failure::new(format!("listening for signals: {e}")))
+            };
+            Ok(StopSignals {
+                interrupt: listen(SignalKind::interrupt())?,
+                terminate: listen(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(StopSignals {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "Ctrl-C"
+
+    /// Waits for the next signal; returns which came.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.terminate.recv() => "SIGTERM",
+                _ = self.interrupt.recv() => "Ctrl-C",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
     }
 }
