@@ -20,7 +20,6 @@
 //! `cargo bench -p camel-component-wasm --bench sources`.
 
 use std::convert::Infallible;
-use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -36,6 +35,11 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use serde_json::json;
+
+#[allow(dead_code, reason = "each bench uses a part of the shared helpers")]
+mod common;
+
+use common::{file_name, guest_dir};
 
 const BATCH: usize = 1000;
 const CLIENTS: usize = 64;
@@ -70,20 +74,25 @@ async fn native_server() -> u16 {
     port
 }
 
-/// The wasm source route; returns the context (kept alive) and its port.
-async fn wasm_source() -> (CamelContext, u16) {
-    let guest = Path::new(guests::SOURCE_WEBHOOK);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+/// A port the OS just handed out.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
-        .port();
+        .port()
+}
+
+/// One context with both source routes; returns it (kept alive) and the
+/// ports of `wasm_source` and `compat_source`.
+async fn wasm_sources() -> (CamelContext, u16, u16) {
+    let (port, compat_port) = (free_port(), free_port());
     let mut ctx = CamelContext::builder().build().await.expect("context");
-    WasmBundle::new(guest.parent().expect("guest directory"))
+    WasmBundle::new(guest_dir())
         .with_runtime(WasmRuntime::new().expect("runtime"))
         .register_all(&mut ctx);
-    let file = guest.file_name().expect("file").to_string_lossy();
-    let route = RouteBuilder::from(&format!(
-        "wasm:{file}?listen=127.0.0.1:{port}&max-pending=256"
+    let ours = RouteBuilder::from(&format!(
+        "wasm:{}?listen=127.0.0.1:{port}&max-pending=256",
+        file_name(guests::SOURCE_WEBHOOK)
     ))
     .route_id("hook")
     .concurrent(8)
@@ -92,28 +101,10 @@ async fn wasm_source() -> (CamelContext, u16) {
         ex.input.body = Body::Json(json!({ "accepted": id }));
         ex.input.set_header("CamelHttpResponseCode", 201);
         Ok(ex)
-    })
-    .build()
-    .expect("route");
-    ctx.add_route_definition(route).await.expect("add route");
-    ctx.start().await.expect("start");
-    (ctx, port)
-}
-
-/// The `camel:plugin` source route; returns the context and its port.
-async fn compat_source() -> (CamelContext, u16) {
-    let guest = Path::new(guests::COMPAT_SOURCE);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let mut ctx = CamelContext::builder().build().await.expect("context");
-    WasmBundle::new(guest.parent().expect("guest directory"))
-        .with_runtime(WasmRuntime::new().expect("runtime"))
-        .register_all(&mut ctx);
-    let file = guest.file_name().expect("file").to_string_lossy();
-    let route = RouteBuilder::from(&format!(
-        "wasm:{file}?bind=127.0.0.1:{port}&max-pending=256"
+    });
+    let compat = RouteBuilder::from(&format!(
+        "wasm:{}?bind=127.0.0.1:{compat_port}&max-pending=256",
+        file_name(guests::COMPAT_SOURCE)
     ))
     .route_id("compat-hook")
     .process(|ex: Exchange| async move {
@@ -124,12 +115,13 @@ async fn compat_source() -> (CamelContext, u16) {
             while futures::StreamExt::next(&mut pieces).await.is_some() {}
         }
         Ok(ex)
-    })
-    .build()
-    .expect("route");
-    ctx.add_route_definition(route).await.expect("add route");
+    });
+    for route in [ours, compat] {
+        let route = route.build().expect("route");
+        ctx.add_route_definition(route).await.expect("add route");
+    }
     ctx.start().await.expect("start");
-    (ctx, port)
+    (ctx, port, compat_port)
 }
 
 async fn order(client: &reqwest::Client, url: &str, id: usize, status: u16) {
@@ -166,8 +158,7 @@ fn sources(c: &mut Criterion) {
         .build()
         .expect("tokio runtime");
     let native = rt.block_on(native_server());
-    let (mut ctx, wasm) = rt.block_on(wasm_source());
-    let (mut compat_ctx, compat) = rt.block_on(compat_source());
+    let (mut ctx, wasm, compat) = rt.block_on(wasm_sources());
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS)
         .build()
@@ -214,10 +205,7 @@ fn sources(c: &mut Criterion) {
         });
     }
     group.finish();
-    rt.block_on(async {
-        ctx.stop().await.expect("stop");
-        compat_ctx.stop().await.expect("stop");
-    });
+    rt.block_on(async { ctx.stop().await.expect("stop") });
 }
 
 criterion_group!(benches, sources);
