@@ -29,6 +29,9 @@ pub(crate) struct Returning {
     terminal: Option<oneshot::Receiver<Terminal>>,
 }
 
+/// Most bytes taken from a write before the first pull asks for a size.
+const FIRST_PIECE: usize = 64 * 1024;
+
 /// What the guest's writes and the host's pulls share.
 #[derive(Default)]
 struct Pull {
@@ -115,7 +118,13 @@ pub(super) fn start_returning(
         content_type,
         origin,
     } = handle;
-    let shared = Arc::new(Mutex::new(Pull::default()));
+    // A write may land before the first pull says how much it wants:
+    // take at most a piece's worth (never zero, which would claim a write
+    // completed with nothing taken).
+    let shared = Arc::new(Mutex::new(Pull {
+        max: FIRST_PIECE,
+        ..Pull::default()
+    }));
     let (terminal_done, ended) = oneshot::channel();
     accessor
         .with(|mut access| -> wasmtime::Result<u32> {
